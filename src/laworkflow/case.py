@@ -1,0 +1,413 @@
+"""The Case aggregate: one process instance, remembered as a chain of events.
+
+A case decides what a command means (asking its compiled workflow whether the
+trigger is allowed) and then records events. Every decision is planned in full
+before the first event is recorded, so a refused command leaves the case as it
+was. Each event carries who did it, when it took effect, and a digest chained
+to the previous event's, so `verify` can prove no stored event was altered.
+
+This module imports nothing from storage, scheduling, HTTP or the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from .clock import start_of_day, uk_date
+from .definition import Transition
+from .errors import BadTime, GuardFailed, InvalidData, LaworkflowError, TriggerNotAllowed
+from .guards import GuardContext
+from .machine import CompiledWorkflow, validate_payload
+
+GENESIS = "0" * 64
+SYSTEM_ACTOR = "system"
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, (date, UUID)):
+        return str(value) if isinstance(value, UUID) else value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__} canonically")
+
+
+def event_digest(kind: str, fields: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of an event's type and fields (its own digest excluded)."""
+    body = {key: value for key, value in fields.items() if key != "digest"}
+    text = json.dumps({"type": kind, **body}, sort_keys=True, separators=(",", ":"), default=_canonical)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_digest(event: Any) -> str:
+    """Recompute the digest of an event as it came back from the store."""
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    return event_digest(type(event).__qualname__, fields)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+class Case(Aggregate):
+    """A process instance on one pinned definition version."""
+
+    class Event(Aggregate.Event):
+        actor: str
+        effective_at: datetime
+        prev_hash: str
+        digest: str
+
+        def apply(self, case: Case) -> None:
+            case.effective_at = self.effective_at
+            case.head_hash = self.digest
+            self.change(case)
+
+        def change(self, case: Case) -> None:
+            """What this kind of event changes, beyond the chain and the clock."""
+
+    class Started(Event, Aggregate.Created):
+        definition_id: str
+        definition_version: int
+        definition_hash: str
+        state: str
+        data: dict
+        parameters: dict
+        parent_id: str | None
+
+    class Transitioned(Event):
+        trigger: str
+        source: str
+        target: str
+        data: dict
+
+        def change(self, case: Case) -> None:
+            case.state = self.target
+            case.data = {**case.data, **self.data}
+
+    class TimerArmed(Event):
+        timer_id: str
+        trigger: str
+        state: str
+        due_at: datetime
+
+        def change(self, case: Case) -> None:
+            case.timers = {**case.timers, self.timer_id: {"trigger": self.trigger, "state": self.state, "due_at": self.due_at}}
+
+    class TimerCancelled(Event):
+        timer_id: str
+        reason: str
+
+        def change(self, case: Case) -> None:
+            case.timers = {k: v for k, v in case.timers.items() if k != self.timer_id}
+
+    class TimerFired(Event):
+        timer_id: str
+        due_at: datetime
+        lateness_seconds: float
+
+        def change(self, case: Case) -> None:
+            case.timers = {k: v for k, v in case.timers.items() if k != self.timer_id}
+
+    class DeadlineSet(Event):
+        deadline_id: str
+        due_date: str
+        met_by: str
+
+        def change(self, case: Case) -> None:
+            case.deadlines = {
+                **case.deadlines,
+                self.deadline_id: {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"},
+            }
+
+    class DeadlineMissed(Event):
+        deadline_id: str
+        due_date: str
+
+        def change(self, case: Case) -> None:
+            case.deadlines = {**case.deadlines, self.deadline_id: {**case.deadlines[self.deadline_id], "status": "missed"}}
+
+    class DeadlineMet(Event):
+        deadline_id: str
+        met_on: str
+        late_by_working_days: int
+
+        def change(self, case: Case) -> None:
+            entry = {**case.deadlines[self.deadline_id], "met_on": self.met_on, "late_by_working_days": self.late_by_working_days}
+            entry["status"] = "met" if self.late_by_working_days == 0 else "met_late"
+            case.deadlines = {**case.deadlines, self.deadline_id: entry}
+
+    class DeadlineWithdrawn(Event):
+        deadline_id: str
+        reason: str
+
+        def change(self, case: Case) -> None:
+            entry = case.deadlines[self.deadline_id]
+            status = "withdrawn_after_missing" if entry["status"] == "missed" else "withdrawn"
+            case.deadlines = {**case.deadlines, self.deadline_id: {**entry, "status": status}}
+
+    class ChildLinked(Event):
+        child_id: str
+        workflow: str
+        trigger: str
+
+        def change(self, case: Case) -> None:
+            case.children = [*case.children, {"id": self.child_id, "workflow": self.workflow, "trigger": self.trigger}]
+
+    def __init__(
+        self,
+        definition_id: str,
+        definition_version: int,
+        definition_hash: str,
+        state: str,
+        data: dict,
+        parameters: dict,
+        parent_id: str | None,
+    ) -> None:
+        self.definition_id = definition_id
+        self.definition_version = definition_version
+        self.definition_hash = definition_hash
+        self.state = state
+        self.data = dict(data)
+        self.parameters = dict(parameters)
+        self.parent_id = parent_id
+        self.timers: dict[str, dict[str, Any]] = {}
+        self.deadlines: dict[str, dict[str, Any]] = {}
+        self.children: list[dict[str, str]] = []
+        self.effective_at: datetime | None = None
+        self.head_hash = GENESIS
+
+    # ----------------------------------------------------------------- recording
+
+    @classmethod
+    def begin(
+        cls,
+        workflow: CompiledWorkflow,
+        *,
+        data: dict[str, Any] | None,
+        parameters: dict[str, Any] | None,
+        actor: str,
+        at: datetime,
+        case_id: UUID,
+        parent_id: str | None = None,
+    ) -> Case:
+        """Start a case on a compiled workflow; arms the initial state's timers."""
+        payload = validate_payload(workflow.start_model, data, f"starting {workflow.key}")
+        values = workflow.parameters(parameters)
+        at = _utc(at)
+        timestamp = cls.Started.create_timestamp()
+        fields = {
+            "originator_topic": get_topic(cls),
+            "originator_id": case_id,
+            "originator_version": cls.INITIAL_VERSION,
+            "timestamp": timestamp,
+            "actor": actor,
+            "effective_at": at,
+            "prev_hash": GENESIS,
+            "definition_id": workflow.definition.id,
+            "definition_version": workflow.definition.version,
+            "definition_hash": workflow.content_hash,
+            "state": workflow.definition.initial,
+            "data": payload,
+            "parameters": values,
+            "parent_id": parent_id,
+        }
+        plan = _Plan(workflow, state=fields["state"], data=payload, parameters=values)
+        plan.enter_state(fields["state"], at, actor)
+        fields["digest"] = event_digest(cls.Started.__qualname__, fields)
+        case = cls._create(
+            cls.Started,
+            id=case_id,
+            **{k: v for k, v in fields.items() if k not in ("originator_topic", "originator_id", "originator_version")},
+        )
+        case._record_plan(plan)
+        return case
+
+    def _record(self, event_class: type[Case.Event], **fields: Any) -> None:
+        fields["prev_hash"] = self.head_hash
+        fields["timestamp"] = event_class.create_timestamp()
+        full = {"originator_id": self.id, "originator_version": self.version + 1, **fields}
+        fields["digest"] = event_digest(event_class.__qualname__, full)
+        self.trigger_event(event_class, **fields)
+
+    def _record_plan(self, plan: _Plan) -> None:
+        for event_class, fields in plan.events:
+            self._record(getattr(Case, event_class), **fields)
+
+    # ------------------------------------------------------------------ commands
+
+    def fire(self, workflow: CompiledWorkflow, trigger: str, data: dict[str, Any] | None, *, actor: str, at: datetime) -> Transition:
+        """Take a trigger: catch up missed deadlines, transition, arm/cancel timers, set/meet deadlines."""
+        at = self._check_time(at)
+        transition, payload = workflow.select(self.state, trigger, data, lambda p: self._context(workflow, p, at))
+        plan = self._plan(workflow)
+        plan.missed_deadlines(at)
+        plan.transition(transition, payload, at, actor)
+        self._record_plan(plan)
+        return transition
+
+    def fire_timer(self, workflow: CompiledWorkflow, timer_id: str, *, at: datetime) -> bool:
+        """Fire an armed timer once; a timer no longer armed (or a lost race) is a no-op."""
+        timer = self.timers.get(timer_id)
+        if timer is None or timer["state"] != self.state:
+            return False
+        at = _utc(at)
+        due_at = timer["due_at"]
+        if at < due_at:
+            raise BadTime(f"timer {timer_id!r} is not due until {due_at.isoformat()}")
+        effective = max(due_at, self.effective_at or due_at)
+        actor = f"timer:{timer_id}"
+        plan = self._plan(workflow)
+        plan.missed_deadlines(effective)
+        try:
+            transition, payload = workflow.select(self.state, timer["trigger"], {}, lambda p: self._context(workflow, p, effective))
+        except (TriggerNotAllowed, GuardFailed, InvalidData) as refusal:
+            plan.add("TimerCancelled", effective, actor, timer_id=timer_id, reason=f"refused when due: {refusal}")
+            self._record_plan(plan)
+            return False
+        plan.add("TimerFired", effective, actor, timer_id=timer_id, due_at=due_at, lateness_seconds=(at - due_at).total_seconds())
+        plan.transition(transition, payload, effective, actor)
+        self._record_plan(plan)
+        return True
+
+    def record_missed_deadlines(self, workflow: CompiledWorkflow, *, at: datetime) -> int:
+        plan = self._plan(workflow)
+        plan.missed_deadlines(_utc(at))
+        self._record_plan(plan)
+        return len(plan.events)
+
+    def link_child(self, child_id: UUID, workflow: str, trigger: str, *, actor: str, at: datetime) -> None:
+        self._record(Case.ChildLinked, actor=actor, effective_at=_utc(at), child_id=str(child_id), workflow=workflow, trigger=trigger)
+
+    # ------------------------------------------------------------------- queries
+
+    @property
+    def key(self) -> str:
+        return f"{self.definition_id}@{self.definition_version}"
+
+    def pending_deadlines(self) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.deadlines.items() if v["status"] == "pending"}
+
+    # ------------------------------------------------------------------- helpers
+
+    def _check_time(self, at: datetime) -> datetime:
+        at = _utc(at)
+        if self.effective_at is not None and at < self.effective_at:
+            raise BadTime(
+                f"a command cannot take effect at {at.isoformat()}, before the case's last event "
+                f"({self.effective_at.isoformat()}); events are kept in the order they took effect"
+            )
+        return at
+
+    def _context(self, workflow: CompiledWorkflow, payload: dict[str, Any], at: datetime) -> GuardContext:
+        return GuardContext({**self.data, **payload}, uk_date(at), workflow.calendar, self.parameters)
+
+    def _plan(self, workflow: CompiledWorkflow) -> _Plan:
+        return _Plan(workflow, self.state, self.data, self.parameters, dict(self.timers), {k: dict(v) for k, v in self.deadlines.items()}, self.effective_at)
+
+
+class _Plan:
+    """The events a command will record, worked out in full before any is recorded."""
+
+    def __init__(
+        self,
+        workflow: CompiledWorkflow,
+        state: str,
+        data: dict[str, Any],
+        parameters: dict[str, Any],
+        timers: dict[str, dict[str, Any]] | None = None,
+        deadlines: dict[str, dict[str, Any]] | None = None,
+        last: datetime | None = None,
+    ):
+        self.workflow = workflow
+        self.state = state
+        self.data = dict(data)
+        self.parameters = parameters
+        self.timers = timers or {}
+        self.deadlines = deadlines or {}
+        self.last = last
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def add(self, kind: str, at: datetime, actor: str, **fields: Any) -> None:
+        self.events.append((kind, {"actor": actor, "effective_at": at, **fields}))
+
+    def missed_deadlines(self, at: datetime) -> None:
+        """Record, in due order, every pending deadline whose day ended before `at`."""
+        passed = []
+        for deadline_id, entry in self.deadlines.items():
+            missed_at = _utc(start_of_day(date.fromisoformat(entry["due_date"]) + timedelta(days=1)))
+            if entry["status"] == "pending" and missed_at <= at:
+                passed.append((missed_at, deadline_id))
+        for missed_at, deadline_id in sorted(passed):
+            effective = max(missed_at, self.last) if self.last else missed_at
+            self.add("DeadlineMissed", effective, SYSTEM_ACTOR, deadline_id=deadline_id, due_date=self.deadlines[deadline_id]["due_date"])
+            self.deadlines[deadline_id]["status"] = "missed"
+
+    def transition(self, transition: Transition, payload: dict[str, Any], at: datetime, actor: str) -> None:
+        source, target = self.state, transition.to
+        self.add("Transitioned", at, actor, trigger=transition.trigger, source=source, target=target, data=payload)
+        self.data.update(payload)
+        self.state = target
+        self._meet_deadlines(transition.trigger, at, actor)
+        self._set_deadlines(transition.trigger, at, actor)
+        if target != source:
+            for timer_id, timer in list(self.timers.items()):
+                if timer["state"] == source:
+                    self.add("TimerCancelled", at, actor, timer_id=timer_id, reason=f"left state {source!r}")
+                    del self.timers[timer_id]
+            self.enter_state(target, at, actor)
+        if self.workflow.is_terminal(target):
+            self._end(at, actor)
+
+    def enter_state(self, state: str, at: datetime, actor: str) -> None:
+        for timer in self.workflow.timers_by_state.get(state, []):
+            due_date = self._resolve(timer.due, at, f"timer {timer.id!r}")
+            due_at = _utc(start_of_day(due_date))
+            self.add("TimerArmed", at, actor, timer_id=timer.id, trigger=timer.fires, state=state, due_at=due_at)
+            self.timers[timer.id] = {"state": state, "due_at": due_at}
+
+    def _meet_deadlines(self, trigger: str, at: datetime, actor: str) -> None:
+        met_on = uk_date(at)
+        for deadline in self.workflow.deadlines_met_by.get(trigger, []):
+            entry = self.deadlines.get(deadline.id)
+            if entry is None or entry["status"] not in ("pending", "missed"):
+                continue
+            late = self.workflow.calendar.working_days_between(date.fromisoformat(entry["due_date"]), met_on)
+            self.add("DeadlineMet", at, actor, deadline_id=deadline.id, met_on=met_on.isoformat(), late_by_working_days=late)
+            entry["status"] = "met"
+
+    def _set_deadlines(self, trigger: str, at: datetime, actor: str) -> None:
+        for deadline in self.workflow.deadlines_set_by.get(trigger, []):
+            due_date = self._resolve(deadline.due, at, f"deadline {deadline.id!r}")
+            self.add("DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date.isoformat(), met_by=deadline.met_by)
+            self.deadlines[deadline.id] = {"due_date": due_date.isoformat(), "status": "pending"}
+
+    def _end(self, at: datetime, actor: str) -> None:
+        for timer_id in list(self.timers):
+            self.add("TimerCancelled", at, actor, timer_id=timer_id, reason="case ended")
+            del self.timers[timer_id]
+        for deadline_id, entry in self.deadlines.items():
+            if entry["status"] in ("pending", "missed"):
+                self.add("DeadlineWithdrawn", at, actor, deadline_id=deadline_id, reason="case ended before it was met")
+                entry["status"] = "withdrawn"
+
+    def _resolve(self, due: str, at: datetime, what: str) -> date:
+        rule = self.workflow.due_rule(due, self.parameters)
+        if rule.anchor is None:
+            anchor = uk_date(at)
+        else:
+            value = self.data.get(rule.anchor)
+            if value is None:
+                raise InvalidData(f"{what} counts from {rule.anchor!r}, which the case does not have yet")
+            anchor = date.fromisoformat(str(value)[:10])
+        return rule.resolve(anchor, self.workflow.calendar)
+
+
+__all__ = ["Case", "GENESIS", "LaworkflowError", "event_digest", "stored_digest"]

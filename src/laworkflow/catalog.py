@@ -1,0 +1,102 @@
+"""The workflows an engine knows: every definition file in a folder, loaded and compiled once.
+
+Developers add a workflow by dropping a YAML file into `workflows/` (or a folder
+of their own); the engine itself does not change. A case pins the id, version
+and content hash of the definition it started on; a file edited after cases
+started on it is refused rather than silently applied to them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .definition import Definition
+from .errors import DefinitionError, Problem, UnknownDefinition
+from .guards import GuardRegistry, default_guards
+from .loader import load_file
+from .machine import CompiledWorkflow, compile_definition
+
+WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
+
+
+def default_workflows_dir() -> Path:
+    """$LAWORKFLOW_WORKFLOWS, else ./workflows, else the workflows shipped beside the package source."""
+    if os.environ.get(WORKFLOWS_ENV):
+        return Path(os.environ[WORKFLOWS_ENV])
+    here = Path.cwd() / "workflows"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "workflows"
+
+
+class Catalog:
+    """Compiled definitions by id and version."""
+
+    def __init__(self, definitions: Iterable[Definition], guards: GuardRegistry = default_guards):
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        problems: list[Problem] = []
+        for definition in definitions:
+            key = (definition.id, definition.version)
+            if key in self._compiled:
+                problems.append(Problem(definition.id, "version", f"{definition.key} is defined twice"))
+                continue
+            self._compiled[key] = compile_definition(definition, guards)
+        for workflow in self._compiled.values():
+            for index, transition in enumerate(workflow.definition.transitions):
+                if transition.starts and not any(k[0] == transition.starts.workflow for k in self._compiled):
+                    problems.append(
+                        Problem(
+                            workflow.key,
+                            f"transitions[{index}].starts.workflow",
+                            f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}",
+                        )
+                    )
+        if problems:
+            raise DefinitionError(problems)
+
+    @classmethod
+    def from_directory(cls, directory: str | Path | None = None, guards: GuardRegistry = default_guards) -> Catalog:
+        """Load every *.yaml file; every problem in every file is reported together."""
+        directory = Path(directory) if directory is not None else default_workflows_dir()
+        if not directory.is_dir():
+            raise DefinitionError([Problem(str(directory), "", "no such workflows folder")])
+        definitions, problems = [], []
+        for path in sorted(directory.glob("*.yaml")):
+            try:
+                definitions.append(load_file(path, guards))
+            except DefinitionError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return cls(definitions, guards)
+
+    def ids(self) -> list[str]:
+        return sorted({key[0] for key in self._compiled})
+
+    def __iter__(self):
+        return iter(sorted(self._compiled.values(), key=lambda w: (w.definition.id, w.definition.version)))
+
+    def get(self, definition_id: str, version: int | None = None) -> CompiledWorkflow:
+        """The given version, or the latest when none is named."""
+        versions = sorted(v for (i, v) in self._compiled if i == definition_id)
+        if not versions:
+            raise UnknownDefinition(f"unknown workflow {definition_id!r}; known: {', '.join(self.ids()) or '(none)'}")
+        if version is None:
+            version = versions[-1]
+        if version not in versions:
+            raise UnknownDefinition(
+                f"workflow {definition_id!r} has no version {version}; versions: {', '.join(map(str, versions))}"
+            )
+        return self._compiled[(definition_id, version)]
+
+    def pinned(self, definition_id: str, version: int, content_hash: str) -> CompiledWorkflow:
+        """The exact definition a case started on; refuses one whose file changed since."""
+        workflow = self.get(definition_id, version)
+        if workflow.content_hash != content_hash:
+            raise UnknownDefinition(
+                f"{workflow.key} has changed since this case started on it (hash {content_hash[:12]}, now "
+                f"{workflow.content_hash[:12]}); publish changes as a new version instead of editing a used one"
+            )
+        return workflow

@@ -1,0 +1,198 @@
+"""The shape of a workflow definition, as pydantic models.
+
+A definition is data, never code: states, transitions, the data each trigger
+requires, guards written as declarative conditions (or names of functions
+registered in Python), timers and deadlines. Every element cites the source
+document and paragraph it comes from. These models check the shape of each
+element; `laworkflow.validation` checks how the elements fit together.
+The JSON Schema editors use (`workflows/schema.json`) is exported from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+DefinitionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=80)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Citation(Strict):
+    """Where a rule comes from: a declared source and its paragraph or section."""
+
+    source: Name
+    para: str = Field(min_length=1, description="Paragraph number(s) or section heading, e.g. '42' or '13-15'.")
+    choice: str | None = Field(
+        default=None, description="Where the source is ambiguous, the reading chosen and why."
+    )
+
+
+class Source(Strict):
+    file: str = Field(min_length=1, description="File name of the source document.")
+    title: str = Field(min_length=1)
+
+
+class Parameter(Strict):
+    """A value a user may want to change ("notice of up to five days"), with its default."""
+
+    value: str | int | float | bool
+    description: str = ""
+    cites: Citation
+
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "enum", "list"]
+
+
+class DataField(Strict):
+    """One item of data a trigger (or the start of a case) requires."""
+
+    type: FieldType
+    description: str = ""
+    required: bool = True
+    choices: list[str] | None = Field(default=None, description="Allowed values for 'enum', or for the items of a 'list'.")
+    min_items: int | None = Field(default=None, ge=0)
+
+
+Op = Literal[
+    "eq", "ne", "in", "not_in", "contains", "not_contains",
+    "gt", "ge", "lt", "le", "present", "min_items", "within",
+]
+
+
+class Condition(Strict):
+    """A declarative guard on case data: `field op value`.
+
+    `within` takes a duration: the date field must fall between the day the
+    trigger takes effect and that many days later (inclusive). A value written
+    `$name` is read from the definition's parameters.
+    """
+
+    field: Name
+    op: Op
+    value: Any = None
+    cites: Citation | None = None
+
+
+class NamedGuard(Strict):
+    """A guard implemented in Python and registered under a name (`laworkflow.guards.register`)."""
+
+    function: Name
+    cites: Citation | None = None
+
+
+Guard = Condition | NamedGuard
+
+
+class Transition(Strict):
+    trigger: Name
+    source: list[Name] = Field(alias="from", min_length=1)
+    to: Name
+    description: str = ""
+    data: dict[Name, DataField] = Field(default_factory=dict)
+    guards: list[Guard] = Field(default_factory=list)
+    starts: "ChildSpec | None" = None
+    cites: Citation
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ChildSpec(Strict):
+    """A transition that starts a new case of another (or the same) workflow, linked to this one."""
+
+    workflow: DefinitionId
+    data: dict[Name, Any] = Field(
+        default_factory=dict,
+        description="Child start data: a string '=field' copies this case's field, anything else is a literal.",
+    )
+
+
+class State(Strict):
+    description: str = ""
+    terminal: bool = False
+    cites: Citation
+
+
+class Timer(Strict):
+    """Fires a trigger when it falls due; armed on entering `state`, cancelled on leaving it."""
+
+    id: Name
+    state: Name
+    fires: Name
+    due: str = Field(description="A due rule: '5 working days', '4 weeks before field', 'on field', or '$parameter'.")
+    description: str = ""
+    cites: Citation
+
+
+class Deadline(Strict):
+    """A statutory target: set by a trigger, met by another; missed is recorded, never blocking."""
+
+    id: Name
+    set_by: list[Name] = Field(min_length=1)
+    met_by: Name
+    due: str = Field(description="A due rule, counted from the moment the setting trigger takes effect unless it names a field.")
+    description: str = ""
+    cites: Citation
+
+    @field_validator("set_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Definition(Strict):
+    """One version of one workflow. Immutable once a case has started on it."""
+
+    id: DefinitionId
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    inspectorate: str = Field(min_length=1)
+    calendar: Literal["england", "wales"]
+    description: str = ""
+    sources: dict[Name, Source] = Field(min_length=1)
+    parameters: dict[Name, Parameter] = Field(default_factory=dict)
+    data: dict[Name, DataField] = Field(default_factory=dict, description="Data required to start a case.")
+    initial: Name
+    states: dict[Name, State] = Field(min_length=1)
+    transitions: list[Transition] = Field(min_length=1)
+    timers: list[Timer] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    def content_hash(self) -> str:
+        """SHA-256 of the definition's canonical JSON: what a case pins when it starts."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def fields(self) -> dict[str, DataField]:
+        """Every data field the case may hold: start data and every trigger's data."""
+        found: dict[str, DataField] = dict(self.data)
+        for transition in self.transitions:
+            for name, spec in transition.data.items():
+                found.setdefault(name, spec)
+        return found
+
+
+Transition.model_rebuild()
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of a definition file, for editors."""
+    schema = Definition.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "laworkflow workflow definition"
+    return schema

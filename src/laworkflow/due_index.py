@@ -1,0 +1,67 @@
+"""The armed timers and standing deadlines of every case, as a projection of the event log.
+
+It follows the application's notification log in order and keeps only what is
+still due, so "what is due before X" never scans cases. It owns nothing: delete
+it and it is rebuilt from the events.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+from .case import Case
+from .clock import start_of_day
+from .views import DueItem
+
+_BATCH = 1000
+
+
+def deadline_passes_at(due_date: str) -> datetime:
+    """A deadline is missed once its due day is over (UK time)."""
+    return start_of_day(date.fromisoformat(due_date) + timedelta(days=1)).astimezone(timezone.utc)
+
+
+class DueIndex:
+    def __init__(self) -> None:
+        self.position = 0
+        self.workflows: dict[UUID, str] = {}
+        self.timers: dict[tuple[UUID, str], DueItem] = {}
+        self.deadlines: dict[tuple[UUID, str], DueItem] = {}
+
+    def follow(self, recorder: Any, mapper: Any) -> None:
+        """Fold in every notification recorded since the last call."""
+        while True:
+            notifications = recorder.select_notifications(self.position + 1, _BATCH)
+            for notification in notifications:
+                self.apply(mapper.to_domain_event(notification))
+                self.position = notification.id
+            if len(notifications) < _BATCH:
+                return
+
+    def apply(self, event: Any) -> None:
+        case_id = event.originator_id
+        if isinstance(event, Case.Started):
+            self.workflows[case_id] = f"{event.definition_id}@{event.definition_version}"
+        workflow = self.workflows.get(case_id, "?")
+        if isinstance(event, Case.TimerArmed):
+            self.timers[(case_id, event.timer_id)] = DueItem(
+                event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"
+            )
+        elif isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
+            self.timers.pop((case_id, event.timer_id), None)
+        elif isinstance(event, Case.DeadlineSet):
+            self.deadlines[(case_id, event.deadline_id)] = DueItem(
+                deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow,
+                f"due {event.due_date}, met by {event.met_by!r}",
+            )
+        elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
+            self.deadlines.pop((case_id, event.deadline_id), None)
+
+    def due(self, before: datetime | None = None) -> list[DueItem]:
+        """Timers due and deadlines whose day ends before `before` (everything when None), earliest first."""
+        items = [*self.timers.values(), *self.deadlines.values()]
+        if before is not None:
+            items = [item for item in items if item.due_at <= before]
+        return sorted(items)

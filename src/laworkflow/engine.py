@@ -1,0 +1,296 @@
+"""The Engine: an eventsourcing Application that runs cases on compiled workflows.
+
+Commands (`start`, `fire`, `fire_timer`, `record_missed_deadlines`) load a case,
+let it decide, and save every event of the command in one atomic write — a
+parent and the child it starts included. Queries read the event store; the
+due index follows the notification log. Storage is configuration only
+(`laworkflow.store`): SQLite file, PostgreSQL, or memory for unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from .case import SYSTEM_ACTOR, Case, stored_digest
+from .catalog import Catalog
+from .clock import Clock, SystemClock, aware
+from .due_index import DueIndex
+from .errors import BadTime, ConcurrentChange, UnknownCase
+from .guards import describe
+from .machine import CompiledWorkflow
+from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, VerifyReport
+
+log = structlog.get_logger("laworkflow")
+T = TypeVar("T")
+
+_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
+RETRIES = 5
+
+
+class Engine(Application[UUID]):
+    """Commands and queries over cases; one instance per process and store."""
+
+    name = "laworkflow"
+    snapshotting_intervals = {Case: 50}
+
+    def __init__(self, catalog: Catalog, *, clock: Clock | None = None, env: dict[str, str] | None = None):
+        super().__init__(env=env)
+        self.catalog = catalog
+        self.clock = clock or SystemClock()
+        self._due = DueIndex()
+
+    # ------------------------------------------------------------------ commands
+
+    def start(
+        self,
+        workflow: str,
+        data: dict[str, Any] | None = None,
+        *,
+        version: int | None = None,
+        actor: str,
+        at: datetime | str | None = None,
+        parameters: dict[str, Any] | None = None,
+        case_id: UUID | None = None,
+    ) -> UUID:
+        compiled = self.catalog.get(workflow, version)
+        moment = self._moment(at)
+        case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=case_id or uuid4())
+        self._save(case)
+        log.info("case.started", case_id=str(case.id), workflow=compiled.key, actor=actor, effective_at=moment.isoformat())
+        return case.id
+
+    def fire(
+        self,
+        case_id: UUID | str,
+        trigger: str,
+        data: dict[str, Any] | None = None,
+        *,
+        actor: str,
+        at: datetime | str | None = None,
+    ) -> CaseView:
+        """Take a trigger on a case; a transition that `starts` a child saves both cases together."""
+        moment = self._moment(at)
+
+        def attempt() -> Case:
+            case, workflow = self._load(case_id)
+            transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
+            children = []
+            if transition.starts is not None:
+                child = self._child(case, workflow, transition.starts, transition.trigger, actor, moment)
+                case.link_child(child.id, child.key, transition.trigger, actor=actor, at=moment)
+                children.append(child)
+            self._save(case, *children)
+            return case
+
+        case = self._retrying(attempt)
+        log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
+        return self._view(case)
+
+    def fire_timer(self, case_id: UUID | str, timer_id: str, *, at: datetime | str | None = None) -> bool:
+        """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
+        moment = self._moment(at)
+
+        def attempt() -> bool:
+            case, workflow = self._load(case_id)
+            fired = case.fire_timer(workflow, timer_id, at=moment)
+            if case.pending_events:
+                self._save(case)
+            return fired
+
+        fired = self._retrying(attempt)
+        log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), timer_id=timer_id, at=moment.isoformat())
+        return fired
+
+    def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:
+        moment = self._moment(at)
+
+        def attempt() -> int:
+            case, workflow = self._load(case_id)
+            count = case.record_missed_deadlines(workflow, at=moment)
+            if count:
+                self._save(case)
+                log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
+            return count
+
+        return self._retrying(attempt)
+
+    def run_due(self, until: datetime | str | None = None, on_fire: Callable[[DueItem], None] | None = None) -> int:
+        """Fire every timer and record every missed deadline due by `until`, in due order.
+
+        With a SimulatedClock the clock is moved to each item as it is handled, so
+        a simulation reads as if the engine had been running all along.
+        """
+        limit = self._moment(until)
+        handled = 0
+        while True:
+            items = self.due(before=limit)
+            if not items:
+                return handled
+            item = items[0]
+            advance = getattr(self.clock, "advance_to", None)
+            if advance is not None:
+                advance(item.due_at)
+            at = max(item.due_at, self.clock.now())
+            if item.kind == "timer":
+                self.fire_timer(item.case_id, item.name, at=at)
+            else:
+                self.record_missed_deadlines(item.case_id, at=at)
+            handled += 1
+            if on_fire is not None:
+                on_fire(item)
+
+    # ------------------------------------------------------------------- queries
+
+    def get(self, case_id: UUID | str, *, as_of: datetime | str | None = None) -> CaseView:
+        """The case now, or as it stood at `as_of` (events that took effect by then)."""
+        if as_of is None:
+            case, _ = self._load(case_id)
+            return self._view(case)
+        moment = aware(as_of)
+        case = None
+        for event in self._events(case_id):
+            if event.effective_at > moment:
+                break
+            case = event.mutate(case)
+        if case is None:
+            raise UnknownCase(f"case {case_id} had not started by {moment.isoformat()}")
+        return self._view(case, as_of=moment)
+
+    def history(self, case_id: UUID | str) -> list[HistoryEntry]:
+        return [
+            HistoryEntry(
+                version=event.originator_version,
+                type=type(event).__name__,
+                effective_at=event.effective_at,
+                recorded_at=event.timestamp,
+                actor=event.actor,
+                details={k: v for k, v in vars(event).items() if k not in _BASE_FIELDS},
+                prev_hash=event.prev_hash,
+                digest=event.digest,
+            )
+            for event in self._events(case_id)
+        ]
+
+    def allowed_triggers(self, case_id: UUID | str) -> list[AllowedTrigger]:
+        case, workflow = self._load(case_id)
+        found = []
+        for trigger in workflow.triggers_from(case.state):
+            for transition in workflow.transitions_from(case.state, trigger):
+                found.append(
+                    AllowedTrigger(
+                        trigger=trigger,
+                        to=transition.to,
+                        data={k: v.model_dump(exclude_defaults=True) for k, v in transition.data.items()},
+                        guards=[describe(g) if hasattr(g, "op") else f"{g.function}()" for g in transition.guards],
+                        cites=f"{transition.cites.source} {transition.cites.para}",
+                    )
+                )
+        return found
+
+    def due(self, before: datetime | str | None = None) -> list[DueItem]:
+        self._due.follow(self.recorder, self.mapper)
+        return self._due.due(aware(before) if before is not None else None)
+
+    def case_ids(self) -> list[UUID]:
+        self._due.follow(self.recorder, self.mapper)
+        return list(self._due.workflows)
+
+    def verify(self, case_id: UUID | str | None = None) -> VerifyReport:
+        """Recompute every event's digest and the chain between them; report each case's head hash."""
+        ids = [self._uuid(case_id)] if case_id is not None else self.case_ids()
+        checks = []
+        for cid in ids:
+            problems, previous, count = [], "0" * 64, 0
+            for event in self._events(cid):
+                count += 1
+                version = event.originator_version
+                if event.prev_hash != previous:
+                    problems.append(f"event {version}: chain broken (prev_hash does not match event {version - 1})")
+                actual = stored_digest(event)
+                if actual != event.digest:
+                    problems.append(f"event {version}: content altered (digest does not match its fields)")
+                previous = event.digest
+            checks.append(CaseCheck(cid, count, not problems, previous, problems))
+        return VerifyReport(all(c.ok for c in checks), checks)
+
+    # ------------------------------------------------------------------- helpers
+
+    def _moment(self, at: datetime | str | None) -> datetime:
+        return aware(at) if at is not None else self.clock.now()
+
+    @staticmethod
+    def _uuid(case_id: UUID | str) -> UUID:
+        if isinstance(case_id, UUID):
+            return case_id
+        try:
+            return UUID(str(case_id))
+        except ValueError:
+            raise UnknownCase(f"{case_id!r} is not a case id (a UUID such as 4f1c…)") from None
+
+    def _load(self, case_id: UUID | str) -> tuple[Case, CompiledWorkflow]:
+        cid = self._uuid(case_id)
+        try:
+            case: Case = self.repository.get(cid)
+        except AggregateNotFoundError:
+            raise UnknownCase(f"no case {cid}") from None
+        return case, self.catalog.pinned(case.definition_id, case.definition_version, case.definition_hash)
+
+    def _events(self, case_id: UUID | str) -> Iterator[Any]:
+        cid = self._uuid(case_id)
+        events = list(self.events.get(cid))
+        if not events:
+            raise UnknownCase(f"no case {cid}")
+        return iter(events)
+
+    def _child(self, parent: Case, workflow: CompiledWorkflow, spec: Any, trigger: str, actor: str, at: datetime) -> Case:
+        data = {
+            key: parent.data.get(value[1:]) if isinstance(value, str) and value.startswith("=") else value
+            for key, value in spec.data.items()
+        }
+        child_workflow = self.catalog.get(spec.workflow)
+        return Case.begin(child_workflow, data=data, parameters=None, actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id))
+
+    def _save(self, *cases: Case) -> None:
+        try:
+            self.save(*cases)
+        except IntegrityError:
+            raise ConcurrentChange("another writer changed the case first") from None
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Reload and retry when another writer got to the case first (optimistic concurrency)."""
+        for _ in range(RETRIES - 1):
+            try:
+                return attempt()
+            except ConcurrentChange:
+                log.info("case.retry_after_concurrent_change")
+        return attempt()
+
+    def _view(self, case: Case, as_of: datetime | None = None) -> CaseView:
+        workflow = self.catalog.get(case.definition_id, case.definition_version)
+        return CaseView(
+            id=case.id,
+            workflow=case.definition_id,
+            version=case.definition_version,
+            definition_hash=case.definition_hash,
+            state=case.state,
+            ended=workflow.is_terminal(case.state),
+            data=case.data,
+            parameters=case.parameters,
+            timers=case.timers,
+            deadlines=case.deadlines,
+            parent=case.parent_id,
+            children=case.children,
+            events=case.version,
+            last_effective_at=case.effective_at,
+            as_of=as_of,
+        )
+
+
+__all__ = ["Engine", "SYSTEM_ACTOR"]

@@ -1,0 +1,127 @@
+"""Guards: declarative conditions on case data, and named guards written in Python.
+
+A definition never carries code to evaluate. It either states a condition
+(`field op value`) or names a function an embedder registered here; an unknown
+name is a load error listing the known ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .calendar import WorkingCalendar
+from .definition import Condition
+from .durations import parse_duration
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What a guard may look at: the case data as it would be after the trigger, and when."""
+
+    data: dict[str, Any]
+    effective_date: date
+    calendar: WorkingCalendar
+    parameters: dict[str, Any]
+
+    def resolve(self, value: Any) -> Any:
+        """Read `$name` values from the case's parameters."""
+        if isinstance(value, str) and value.startswith("$"):
+            return self.parameters[value[1:]]
+        return value
+
+
+GuardFunction = Callable[[GuardContext], bool]
+
+
+class GuardRegistry:
+    """Named guards an embedder provides in Python, looked up by name from definitions."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, GuardFunction] = {}
+
+    def register(self, name: str) -> Callable[[GuardFunction], GuardFunction]:
+        def decorate(function: GuardFunction) -> GuardFunction:
+            self._functions[name] = function
+            return function
+
+        return decorate
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._functions
+
+    def __getitem__(self, name: str) -> GuardFunction:
+        return self._functions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._functions))
+
+
+default_guards = GuardRegistry()
+register = default_guards.register
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _within(actual: Any, duration_text: Any, context: GuardContext) -> bool:
+    day = _as_date(actual)
+    if day is None:
+        return False
+    latest = parse_duration(str(duration_text)).after(context.effective_date, context.calendar)
+    return context.effective_date <= day <= latest
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def check_condition(condition: Condition, context: GuardContext) -> bool:
+    """True when the condition holds; a missing field never satisfies a comparison."""
+    actual = context.data.get(condition.field)
+    expected = context.resolve(condition.value)
+    op = condition.op
+    if op == "present":
+        return (actual is not None) == (expected is not False)
+    if op == "eq":
+        return actual == expected
+    if op == "ne":
+        return actual != expected
+    if op == "in":
+        return actual in (expected or [])
+    if op == "not_in":
+        return actual not in (expected or [])
+    if op == "contains":
+        return isinstance(actual, list) and expected in actual
+    if op == "not_contains":
+        return not (isinstance(actual, list) and expected in actual)
+    if op == "min_items":
+        return isinstance(actual, list) and len(actual) >= int(expected)
+    if op == "within":
+        return _within(actual, expected, context)
+    if actual is None or expected is None:
+        return False
+    try:
+        return _COMPARISONS[op](actual, expected)
+    except TypeError:
+        return False
+
+
+def describe(condition: Condition) -> str:
+    """A condition as a reader would say it, for error messages and diagrams."""
+    value = "" if condition.op == "present" else f" {condition.value!r}"
+    return f"{condition.field} {condition.op}{value}"

@@ -1,0 +1,189 @@
+"""Compile a Definition once into a `transitions` machine that validates triggers.
+
+One machine per definition, shared by every case on it: no machine is ever
+attached to a case, so cases stay plain event-sourced aggregates that snapshot
+cleanly. A case asks the compiled workflow whether a trigger is allowed from
+its state and whether the guards pass; the case then records the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from transitions import Machine
+from transitions.core import EventData
+
+from .calendar import WorkingCalendar, calendar_for
+from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Timer, Transition
+from .durations import DueRule, parse_due
+from .errors import GuardFailed, InvalidData, TriggerNotAllowed
+from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
+
+_SCALARS: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "date": date,
+    "datetime": AwareDatetime,
+}
+
+
+def _python_type(spec: DataField) -> Any:
+    if spec.type == "enum":
+        return Literal[tuple(spec.choices or ())]
+    if spec.type == "list":
+        item = Literal[tuple(spec.choices)] if spec.choices else str
+        return list[item]  # type: ignore[valid-type]
+    return _SCALARS[spec.type]
+
+
+def payload_model(name: str, fields: dict[str, DataField]) -> type[BaseModel]:
+    """A pydantic model for the data a trigger requires: unknown keys are rejected."""
+    definitions: dict[str, Any] = {}
+    for key, spec in fields.items():
+        constraints = {"min_length": spec.min_items} if spec.min_items is not None else {}
+        default = ... if spec.required else None
+        annotation = _python_type(spec) if spec.required else _python_type(spec) | None
+        definitions[key] = (annotation, Field(default, description=spec.description, **constraints))
+    return create_model(name, __config__=ConfigDict(extra="forbid", strict=False), **definitions)
+
+
+def validate_payload(model: type[BaseModel], data: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """Check data against a trigger's model; return it JSON-ready (dates as ISO text)."""
+    try:
+        return model.model_validate(data or {}).model_dump(mode="json", exclude_none=True)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'data'}: {item['msg']}" for item in error.errors()
+        )
+        raise InvalidData(f"invalid data for {what}: {details}") from None
+
+
+class _GuardCheck:
+    """A transitions condition that evaluates one guard against the command's GuardContext."""
+
+    def __init__(self, guard: Condition | NamedGuard, registry: GuardRegistry):
+        self.guard = guard
+        self.registry = registry
+        self.text = describe(guard) if isinstance(guard, Condition) else f"{guard.function}()"
+
+    def __call__(self, event: EventData) -> bool:
+        context: GuardContext = event.kwargs["context"]
+        if isinstance(self.guard, Condition):
+            return check_condition(self.guard, context)
+        return bool(self.registry[self.guard.function](context))
+
+
+@dataclass(frozen=True)
+class CompiledWorkflow:
+    """A definition with its machine, payload models and due rules, built once."""
+
+    definition: Definition
+    content_hash: str
+    calendar: WorkingCalendar
+    machine: Machine
+    start_model: type[BaseModel]
+    payload_models: dict[int, type[BaseModel]]
+    timers_by_state: dict[str, list[Timer]] = field(default_factory=dict)
+    deadlines_set_by: dict[str, list[Deadline]] = field(default_factory=dict)
+    deadlines_met_by: dict[str, list[Deadline]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.definition.key
+
+    def is_terminal(self, state: str) -> bool:
+        return self.definition.states[state].terminal
+
+    def triggers_from(self, state: str) -> list[str]:
+        return sorted(self.machine.get_triggers(state))
+
+    def transitions_from(self, state: str, trigger: str) -> list[Transition]:
+        return [
+            self.definition.transitions[t.definition_index]  # type: ignore[attr-defined]
+            for t in self.machine.get_transitions(trigger=trigger, source=state)
+        ]
+
+    def parameters(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        values = {name: p.value for name, p in self.definition.parameters.items()}
+        unknown = set(overrides or {}) - set(values)
+        if unknown:
+            raise InvalidData(
+                f"unknown parameter(s) {', '.join(sorted(unknown))}; parameters: {', '.join(sorted(values)) or '(none)'}"
+            )
+        values.update(overrides or {})
+        return values
+
+    def due_rule(self, text: str, parameters: dict[str, Any]) -> DueRule:
+        if text.startswith("$"):
+            text = str(parameters[text[1:]])
+        return parse_due(text)
+
+    def select(self, state: str, trigger: str, data: dict[str, Any] | None, context_for: Any) -> tuple[Transition, dict[str, Any]]:
+        """Find the transition a trigger takes from a state, with its validated data.
+
+        `context_for(payload)` builds the GuardContext once the data is known.
+        Raises TriggerNotAllowed, InvalidData or GuardFailed; changes nothing.
+        """
+        candidates = self.machine.get_transitions(trigger=trigger, source=state)
+        if not candidates:
+            allowed = ", ".join(self.triggers_from(state)) or "(none: the case has ended)"
+            raise TriggerNotAllowed(f"trigger {trigger!r} is not allowed in state {state!r}; allowed: {allowed}")
+        failures: list[str] = []
+        invalid: InvalidData | None = None
+        for candidate in candidates:
+            index = candidate.definition_index  # type: ignore[attr-defined]
+            try:
+                payload = validate_payload(self.payload_models[index], data, f"trigger {trigger!r}")
+            except InvalidData as error:
+                invalid = invalid or error
+                continue
+            event = EventData(self.machine.get_state(state), self.machine.events[trigger], self.machine, None, (), {"context": context_for(payload)})
+            failed = [c.func.text for c in candidate.conditions if not c.check(event)]
+            if not failed:
+                return self.definition.transitions[index], payload
+            failures.append(" and ".join(failed))
+        if invalid is not None and not failures:
+            raise invalid
+        raise GuardFailed(f"trigger {trigger!r} from state {state!r} refused by guard: {' | '.join(failures)}")
+
+
+def compile_definition(definition: Definition, guards: GuardRegistry = default_guards) -> CompiledWorkflow:
+    machine = Machine(
+        model=None,
+        states=list(definition.states),
+        initial=definition.initial,
+        auto_transitions=False,
+        send_event=True,
+    )
+    payload_models: dict[int, type[BaseModel]] = {}
+    for index, transition in enumerate(definition.transitions):
+        conditions = [_GuardCheck(guard, guards) for guard in transition.guards]
+        for source in transition.source:
+            machine.add_transition(transition.trigger, source, transition.to, conditions=conditions)
+            machine.get_transitions(trigger=transition.trigger, source=source)[-1].definition_index = index
+        payload_models[index] = payload_model(f"{transition.trigger}_data", transition.data)
+    timers: dict[str, list[Timer]] = {}
+    for timer in definition.timers:
+        timers.setdefault(timer.state, []).append(timer)
+    set_by: dict[str, list[Deadline]] = {}
+    met_by: dict[str, list[Deadline]] = {}
+    for deadline in definition.deadlines:
+        for trigger in deadline.set_by:
+            set_by.setdefault(trigger, []).append(deadline)
+        met_by.setdefault(deadline.met_by, []).append(deadline)
+    return CompiledWorkflow(
+        definition=definition,
+        content_hash=definition.content_hash(),
+        calendar=calendar_for(definition.calendar),
+        machine=machine,
+        start_model=payload_model("start_data", definition.data),
+        payload_models=payload_models,
+        timers_by_state=timers,
+        deadlines_set_by=set_by,
+        deadlines_met_by=met_by,
+    )

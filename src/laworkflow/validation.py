@@ -1,0 +1,217 @@
+"""How the parts of a definition fit together, checked as a graph.
+
+The pydantic models check each element's shape; here we check the whole:
+states that exist, states that can be reached, terminal states that stay
+terminal, triggers that are not ambiguous, timers that fire something the
+armed state allows, guards and parameters that refer to things that exist.
+Each check yields (path inside the file, message) so that every problem is
+reported together with its line.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from .definition import Condition, Definition, NamedGuard
+from .durations import parse_due, parse_duration
+from .errors import DurationError
+from .guards import GuardRegistry
+
+Found = Iterator[tuple[tuple[str | int, ...], str]]
+
+
+def _known(names: Any) -> str:
+    return ", ".join(sorted(names)) or "(none)"
+
+
+def check_definition(definition: Definition, guards: GuardRegistry) -> list[tuple[tuple[str | int, ...], str]]:
+    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters)
+    return [problem for check in checks for problem in check(definition, guards)]
+
+
+def _citations(d: Definition, _: GuardRegistry) -> Found:
+    def check(path: tuple[str | int, ...], source: str) -> Found:
+        if source not in d.sources:
+            yield (*path, "cites", "source"), f"unknown source {source!r}; declared: {_known(d.sources)}"
+
+    for name, state in d.states.items():
+        yield from check(("states", name), state.cites.source)
+    for i, t in enumerate(d.transitions):
+        yield from check(("transitions", i), t.cites.source)
+    for i, timer in enumerate(d.timers):
+        yield from check(("timers", i), timer.cites.source)
+    for i, deadline in enumerate(d.deadlines):
+        yield from check(("deadlines", i), deadline.cites.source)
+    for name, parameter in d.parameters.items():
+        yield from check(("parameters", name), parameter.cites.source)
+
+
+def _states(d: Definition, _: GuardRegistry) -> Found:
+    if d.initial not in d.states:
+        yield ("initial",), f"unknown state {d.initial!r}; states: {_known(d.states)}"
+    leaving: set[str] = set()
+    for i, t in enumerate(d.transitions):
+        for j, source in enumerate(t.source):
+            if source not in d.states:
+                yield ("transitions", i, "from", j), f"unknown state {source!r}; states: {_known(d.states)}"
+            elif d.states[source].terminal:
+                yield ("transitions", i, "from", j), f"transition {t.trigger!r} leaves terminal state {source!r}"
+            leaving.add(source)
+        if t.to not in d.states:
+            yield ("transitions", i, "to"), f"unknown state {t.to!r}; states: {_known(d.states)}"
+    for name, state in d.states.items():
+        if not state.terminal and name not in leaving:
+            yield ("states", name), f"state {name!r} has no way out and is not marked terminal"
+    if not any(state.terminal for state in d.states.values()):
+        yield ("states",), "no terminal state: a case could never end"
+
+
+def _reachability(d: Definition, _: GuardRegistry) -> Found:
+    edges: dict[str, set[str]] = defaultdict(set)
+    for t in d.transitions:
+        for source in t.source:
+            edges[source].add(t.to)
+    seen, frontier = {d.initial}, [d.initial]
+    while frontier:
+        for nxt in edges[frontier.pop()] - seen:
+            seen.add(nxt)
+            frontier.append(nxt)
+    for name in d.states:
+        if name not in seen and d.initial in d.states:
+            yield ("states", name), f"state {name!r} cannot be reached from the initial state {d.initial!r}"
+
+
+def _ambiguity(d: Definition, _: GuardRegistry) -> Found:
+    """The same trigger twice from one state is allowed only when every such transition is guarded."""
+    by_edge: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, t in enumerate(d.transitions):
+        for source in t.source:
+            by_edge[(t.trigger, source)].append(i)
+    for (trigger, source), indexes in by_edge.items():
+        if len(indexes) > 1 and not all(d.transitions[i].guards for i in indexes):
+            where = ", ".join(f"transitions[{i}]" for i in indexes)
+            yield ("transitions", indexes[-1]), (
+                f"ambiguous trigger {trigger!r} from state {source!r} ({where}): "
+                "when a trigger leaves one state more than once, every such transition needs a guard"
+            )
+
+
+def _data_fields(d: Definition, _: GuardRegistry) -> Found:
+    def check(path: tuple[str | int, ...], spec: Any) -> Found:
+        if spec.type == "enum" and not spec.choices:
+            yield path, "an enum field needs 'choices'"
+        if spec.type not in ("enum", "list") and spec.choices:
+            yield path, f"'choices' only apply to enum and list fields, not {spec.type!r}"
+        if spec.type != "list" and spec.min_items is not None:
+            yield path, "'min_items' only applies to list fields"
+
+    for name, spec in d.data.items():
+        yield from check(("data", name), spec)
+    for i, t in enumerate(d.transitions):
+        for name, spec in t.data.items():
+            yield from check(("transitions", i, "data", name), spec)
+        if t.starts is not None:
+            fields = d.fields()
+            for key, value in t.starts.data.items():
+                if isinstance(value, str) and value.startswith("=") and value[1:] not in fields:
+                    yield ("transitions", i, "starts", "data", key), (
+                        f"copies unknown field {value[1:]!r}; fields: {_known(fields)}"
+                    )
+
+
+def _guards(d: Definition, guards: GuardRegistry) -> Found:
+    fields = d.fields()
+    for i, t in enumerate(d.transitions):
+        for j, guard in enumerate(t.guards):
+            path = ("transitions", i, "guards", j)
+            if isinstance(guard, NamedGuard):
+                if guard.function not in guards:
+                    yield (*path, "function"), (
+                        f"unknown guard function {guard.function!r}; registered: {_known(guards)}"
+                    )
+                continue
+            yield from _condition(d, guard, fields, path)
+
+
+def _condition(d: Definition, c: Condition, fields: dict[str, Any], path: tuple[str | int, ...]) -> Found:
+    if c.field not in fields:
+        yield (*path, "field"), f"unknown field {c.field!r}; fields: {_known(fields)}"
+    value = c.value
+    if isinstance(value, str) and value.startswith("$"):
+        if value[1:] not in d.parameters:
+            yield (*path, "value"), f"unknown parameter {value!r}; parameters: {_known(d.parameters)}"
+            return
+        value = d.parameters[value[1:]].value
+    if c.op in ("in", "not_in") and not isinstance(value, list):
+        yield (*path, "value"), f"'{c.op}' needs a list value, got {value!r}"
+    if c.op == "min_items" and not isinstance(value, int):
+        yield (*path, "value"), f"'min_items' needs a whole number, got {value!r}"
+    if c.op == "within":
+        try:
+            parse_duration(str(value))
+        except DurationError as error:
+            yield (*path, "value"), str(error)
+
+
+def _due_rule(d: Definition, text: str, path: tuple[str | int, ...]) -> Found:
+    if text.startswith("$"):
+        if text[1:] not in d.parameters:
+            yield path, f"unknown parameter {text!r}; parameters: {_known(d.parameters)}"
+            return
+        text = str(d.parameters[text[1:]].value)
+    try:
+        rule = parse_due(text)
+    except DurationError as error:
+        yield path, str(error)
+        return
+    fields = d.fields()
+    if rule.anchor is not None and rule.anchor not in fields:
+        yield path, f"counts from unknown field {rule.anchor!r}; fields: {_known(fields)}"
+    elif rule.anchor is not None and fields[rule.anchor].type not in ("date", "datetime"):
+        yield path, f"counts from field {rule.anchor!r}, which is a {fields[rule.anchor].type}, not a date"
+
+
+def _timers(d: Definition, _: GuardRegistry) -> Found:
+    triggers_from: dict[str, set[str]] = defaultdict(set)
+    for t in d.transitions:
+        for source in t.source:
+            triggers_from[source].add(t.trigger)
+    seen: set[str] = set()
+    for i, timer in enumerate(d.timers):
+        if timer.id in seen:
+            yield ("timers", i, "id"), f"duplicate timer id {timer.id!r}"
+        seen.add(timer.id)
+        if timer.state not in d.states:
+            yield ("timers", i, "state"), f"unknown state {timer.state!r}; states: {_known(d.states)}"
+        elif timer.fires not in triggers_from[timer.state]:
+            yield ("timers", i, "fires"), (
+                f"timer fires {timer.fires!r}, which is not allowed in the state that arms it "
+                f"({timer.state!r} allows: {_known(triggers_from[timer.state])})"
+            )
+        yield from _due_rule(d, timer.due, ("timers", i, "due"))
+
+
+def _deadlines(d: Definition, _: GuardRegistry) -> Found:
+    triggers = {t.trigger for t in d.transitions}
+    seen: set[str] = set()
+    for i, deadline in enumerate(d.deadlines):
+        if deadline.id in seen:
+            yield ("deadlines", i, "id"), f"duplicate deadline id {deadline.id!r}"
+        seen.add(deadline.id)
+        for j, trigger in enumerate(deadline.set_by):
+            if trigger not in triggers:
+                yield ("deadlines", i, "set_by", j), f"unknown trigger {trigger!r}; triggers: {_known(triggers)}"
+        if deadline.met_by not in triggers:
+            yield ("deadlines", i, "met_by"), f"unknown trigger {deadline.met_by!r}; triggers: {_known(triggers)}"
+        yield from _due_rule(d, deadline.due, ("deadlines", i, "due"))
+
+
+def _parameters(d: Definition, _: GuardRegistry) -> Found:
+    for name, parameter in d.parameters.items():
+        if isinstance(parameter.value, str) and parameter.value[:1].isdigit():
+            try:
+                parse_due(parameter.value)
+            except DurationError as error:
+                yield ("parameters", name, "value"), str(error)

@@ -1,0 +1,100 @@
+"""What queries return: plain, JSON-ready views of cases, events and due work.
+
+These shapes are what `--json` prints and what the HTTP API will serve, so
+they change only deliberately; the README documents them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+from uuid import UUID
+
+
+def jsonable(value: Any) -> Any:
+    """Dates and moments as ISO text, ids as text, recursively."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class View:
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CaseView(View):
+    id: UUID
+    workflow: str
+    version: int
+    definition_hash: str
+    state: str
+    ended: bool
+    data: dict[str, Any]
+    parameters: dict[str, Any]
+    timers: dict[str, dict[str, Any]]
+    deadlines: dict[str, dict[str, Any]]
+    parent: str | None
+    children: list[dict[str, str]]
+    events: int
+    last_effective_at: datetime | None
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry(View):
+    version: int
+    type: str
+    effective_at: datetime
+    recorded_at: datetime
+    actor: str
+    details: dict[str, Any]
+    prev_hash: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class AllowedTrigger(View):
+    trigger: str
+    to: str
+    data: dict[str, Any]
+    guards: list[str]
+    cites: str
+
+
+@dataclass(frozen=True, order=True)
+class DueItem(View):
+    """A timer to fire or a deadline to watch, across all cases."""
+
+    due_at: datetime
+    kind: str  # "timer" | "deadline"
+    case_id: UUID
+    name: str
+    workflow: str = field(compare=False)
+    detail: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class CaseCheck(View):
+    case_id: UUID
+    events: int
+    ok: bool
+    head_hash: str
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class VerifyReport(View):
+    ok: bool
+    cases: list[CaseCheck]
