@@ -273,6 +273,7 @@ class Case(Aggregate):
             self._record_plan(plan)
             return False
         plan.add("TimerFired", effective, actor, timer_id=timer_id, due_at=due_at, lateness_seconds=(at - due_at).total_seconds())
+        del plan.timers[timer_id]
         plan.transition(transition, payload, effective, actor)
         self._record_plan(plan)
         return True
@@ -351,7 +352,8 @@ class _Plan:
             self.deadlines[deadline_id]["status"] = "missed"
 
     def transition(self, transition: Transition, payload: dict[str, Any], at: datetime, actor: str) -> None:
-        source, target = self.state, transition.to
+        source = self.state
+        target = transition.target(source)
         self.add("Transitioned", at, actor, trigger=transition.trigger, source=source, target=target, data=payload)
         self.data.update(payload)
         self.state = target

@@ -93,7 +93,7 @@ Guard = Condition | NamedGuard
 class Transition(Strict):
     trigger: Name
     source: list[Name] = Field(alias="from", min_length=1)
-    to: Name
+    to: Name | None = Field(default=None, description="Target state; omitted, the case stays in the state it is in.")
     description: str = ""
     data: dict[Name, DataField] = Field(default_factory=dict)
     guards: list[Guard] = Field(default_factory=list)
@@ -106,6 +106,9 @@ class Transition(Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    def target(self, source: str) -> str:
+        return self.to if self.to is not None else source
 
 
 class ChildSpec(Strict):

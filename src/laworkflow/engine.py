@@ -186,7 +186,7 @@ class Engine(Application[UUID]):
                 found.append(
                     AllowedTrigger(
                         trigger=trigger,
-                        to=transition.to,
+                        to=transition.target(case.state),
                         data={k: v.model_dump(exclude_defaults=True) for k, v in transition.data.items()},
                         guards=[describe(g) if hasattr(g, "op") else f"{g.function}()" for g in transition.guards],
                         cites=f"{transition.cites.source} {transition.cites.para}",

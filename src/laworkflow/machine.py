@@ -164,7 +164,7 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
     for index, transition in enumerate(definition.transitions):
         conditions = [_GuardCheck(guard, guards) for guard in transition.guards]
         for source in transition.source:
-            machine.add_transition(transition.trigger, source, transition.to, conditions=conditions)
+            machine.add_transition(transition.trigger, source, transition.target(source), conditions=conditions)
             machine.get_transitions(trigger=transition.trigger, source=source)[-1].definition_index = index
         payload_models[index] = payload_model(f"{transition.trigger}_data", transition.data)
     timers: dict[str, list[Timer]] = {}

@@ -59,7 +59,7 @@ def _states(d: Definition, _: GuardRegistry) -> Found:
             elif d.states[source].terminal:
                 yield ("transitions", i, "from", j), f"transition {t.trigger!r} leaves terminal state {source!r}"
             leaving.add(source)
-        if t.to not in d.states:
+        if t.to is not None and t.to not in d.states:
             yield ("transitions", i, "to"), f"unknown state {t.to!r}; states: {_known(d.states)}"
     for name, state in d.states.items():
         if not state.terminal and name not in leaving:
@@ -72,7 +72,7 @@ def _reachability(d: Definition, _: GuardRegistry) -> Found:
     edges: dict[str, set[str]] = defaultdict(set)
     for t in d.transitions:
         for source in t.source:
-            edges[source].add(t.to)
+            edges[source].add(t.target(source))
     seen, frontier = {d.initial}, [d.initial]
     while frontier:
         for nxt in edges[frontier.pop()] - seen:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from .clock import LONDON
+
 
 def jsonable(value: Any) -> Any:
-    """Dates and moments as ISO text, ids as text, recursively."""
+    """Dates and moments as ISO text (moments in UK time, with their offset), ids as text, recursively."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(LONDON).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, UUID):
