@@ -121,7 +121,10 @@ def check_condition(condition: Condition, context: GuardContext) -> bool:
         return False
 
 
-def describe(condition: Condition) -> str:
-    """A condition as a reader would say it, for error messages and diagrams."""
-    value = "" if condition.op == "present" else f" {condition.value!r}"
-    return f"{condition.field} {condition.op}{value}"
+def describe(condition: Condition, context: GuardContext | None = None) -> str:
+    """A condition as a reader would say it; given a context, with the values it was checked against."""
+    value = condition.value if context is None else context.resolve(condition.value)
+    text = condition.field + (f" {condition.op}" if condition.op == "present" else f" {condition.op} {value!r}")
+    if context is not None:
+        text += f" (is {context.data.get(condition.field)!r}, on {context.effective_date.isoformat()})"
+    return text

@@ -69,7 +69,11 @@ class _GuardCheck:
     def __init__(self, guard: Condition | NamedGuard, registry: GuardRegistry):
         self.guard = guard
         self.registry = registry
-        self.text = describe(guard) if isinstance(guard, Condition) else f"{guard.function}()"
+
+    def explain(self, context: GuardContext) -> str:
+        if isinstance(self.guard, Condition):
+            return describe(self.guard, context)
+        return f"{self.guard.function}()"
 
     def __call__(self, event: EventData) -> bool:
         context: GuardContext = event.kwargs["context"]
@@ -142,8 +146,9 @@ class CompiledWorkflow:
             except InvalidData as error:
                 invalid = invalid or error
                 continue
-            event = EventData(self.machine.get_state(state), self.machine.events[trigger], self.machine, None, (), {"context": context_for(payload)})
-            failed = [c.func.text for c in candidate.conditions if not c.check(event)]
+            context = context_for(payload)
+            event = EventData(self.machine.get_state(state), self.machine.events[trigger], self.machine, None, (), {"context": context})
+            failed = [c.func.explain(context) for c in candidate.conditions if not c.check(event)]
             if not failed:
                 return self.definition.transitions[index], payload
             failures.append(" and ".join(failed))

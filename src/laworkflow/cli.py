@@ -1,0 +1,355 @@
+"""The `laworkflow` command line.
+
+Every command takes `--json` and then prints one JSON document of a stable,
+documented shape (README, "CLI output"). A refused command prints one readable
+line on stderr, exits 1 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import structlog
+import typer
+
+from . import demo as demo_module
+from .catalog import WORKFLOWS_ENV, Catalog
+from .clock import LONDON, Clock, SimulatedClock, aware
+from .diagram import mermaid
+from .engine import Engine
+from .errors import InvalidData, LaworkflowError
+from .loader import load_file
+from .logs import LOG_ENV, configure
+from .store import STORE_ENV, store_env
+from .views import jsonable
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Event-sourced workflows for inspections of local authorities.")
+definitions_app = typer.Typer(no_args_is_help=True, help="Workflow definitions: list, show, validate, diagram.")
+app.add_typer(definitions_app, name="definitions")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
+AtOption = Annotated[str | None, typer.Option("--at", help="When it takes effect (ISO date or time); default now.")]
+ActorOption = Annotated[str, typer.Option("--actor", help="Who does it; recorded in the event.")]
+F = TypeVar("F", bound=Callable[..., Any])
+log = structlog.get_logger("laworkflow.cli")
+
+
+@dataclass
+class Settings:
+    store: str | None
+    workflows: Path | None
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    store: Annotated[str | None, typer.Option("--store", envvar=STORE_ENV, help="memory:, an SQLite file path or sqlite:///FILE, or postgresql://… (default ./laworkflow.sqlite).")] = None,
+    workflows: Annotated[Path | None, typer.Option("--workflows", envvar=WORKFLOWS_ENV, help="Folder of workflow YAML files (default ./workflows).")] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", envvar=LOG_ENV, help="debug, info, warning (default), error.")] = None,
+) -> None:
+    configure(log_level)
+    ctx.obj = Settings(store, workflows)
+
+
+def refusals(function: F) -> F:
+    """Turn any LaworkflowError into one line on stderr and exit status 1."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except LaworkflowError as error:
+            log.info("command.refused", code=error.code, error=str(error))
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _catalog(ctx: typer.Context) -> Catalog:
+    return Catalog.from_directory(ctx.obj.workflows)
+
+
+@contextmanager
+def _engine(ctx: typer.Context, clock: Clock | None = None) -> Iterator[Engine]:
+    engine = Engine(_catalog(ctx), clock=clock, env=store_env(ctx.obj.store))
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _emit(as_json: bool, document: Any, text: str) -> None:
+    typer.echo(json.dumps(jsonable(document), indent=2, sort_keys=True) if as_json else text)
+
+
+def _data(raw: str | None) -> dict[str, Any]:
+    """`--data` is JSON text, or @FILE holding JSON."""
+    if raw is None:
+        return {}
+    if raw.startswith("@"):
+        try:
+            raw = Path(raw[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise InvalidData(f"cannot read data file {raw[1:]!r}: {error.strerror}") from None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidData(f"--data is not valid JSON ({error.msg} at character {error.pos})") from None
+    if not isinstance(value, dict):
+        raise InvalidData(f"--data must be a JSON object of field names to values, got {type(value).__name__}")
+    return value
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidData(f"--param takes NAME=VALUE, got {pair!r}")
+        found[name] = value
+    return found
+
+
+def _case_text(view: dict[str, Any]) -> str:
+    lines = [
+        f"case {view['id']}  {view['workflow']}@{view['version']}",
+        f"  state: {view['state']}{' (ended)' if view['ended'] else ''}",
+    ]
+    if view.get("as_of"):
+        lines.append(f"  as of: {view['as_of']}")
+    for name, timer in sorted(view["timers"].items()):
+        lines.append(f"  timer {name}: fires {timer['trigger']} at {timer['due_at']}")
+    for name, deadline in sorted(view["deadlines"].items(), key=lambda kv: kv[1]["due_date"]):
+        late = deadline.get("late_by_working_days")
+        extra = f" on {deadline['met_on']}" if deadline.get("met_on") else ""
+        extra += f", {late} working day(s) late" if late else ""
+        lines.append(f"  deadline {name}: due {deadline['due_date']} — {deadline['status']}{extra}")
+    if view["parent"]:
+        lines.append(f"  parent: {view['parent']}")
+    for child in view["children"]:
+        lines.append(f"  child: {child['id']} ({child['workflow']}, by {child['trigger']})")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- definitions
+
+
+@definitions_app.command("list")
+@refusals
+def definitions_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every workflow and version the engine knows."""
+    rows = [
+        {
+            "id": w.definition.id,
+            "version": w.definition.version,
+            "title": w.definition.title,
+            "inspectorate": w.definition.inspectorate,
+            "calendar": w.definition.calendar,
+            "content_hash": w.content_hash,
+            "states": len(w.definition.states),
+            "transitions": len(w.definition.transitions),
+        }
+        for w in _catalog(ctx)
+    ]
+    _emit(as_json, {"definitions": rows}, "\n".join(f"{r['id']}@{r['version']}  {r['title']}" for r in rows))
+
+
+@definitions_app.command("show")
+@refusals
+def definitions_show(ctx: typer.Context, workflow: str, version: Annotated[int | None, typer.Option()] = None, as_json: JsonFlag = False) -> None:
+    """One definition in full, with its content hash."""
+    compiled = _catalog(ctx).get(workflow, version)
+    document = {"content_hash": compiled.content_hash, "definition": compiled.definition.model_dump(mode="json", by_alias=True)}
+    d = compiled.definition
+    text = [f"{d.key}  {d.title}", f"  calendar: {d.calendar}  hash: {compiled.content_hash[:12]}", "  states:"]
+    text += [f"    {name}{' (terminal)' if s.terminal else ''} — {s.cites.source} {s.cites.para}" for name, s in d.states.items()]
+    text += ["  timers:"] + [f"    {t.id}: in {t.state}, {t.due}, fires {t.fires}" for t in d.timers]
+    text += ["  deadlines:"] + [f"    {x.id}: {x.due} from {', '.join(x.set_by)}, met by {x.met_by}" for x in d.deadlines]
+    _emit(as_json, document, "\n".join(text))
+
+
+@definitions_app.command("validate")
+@refusals
+def definitions_validate(
+    ctx: typer.Context,
+    files: Annotated[list[Path] | None, typer.Argument(help="Files to check; default every file in the workflows folder.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load and check definitions; every problem in every file is reported."""
+    if files:
+        keys = [load_file(path).key for path in files]
+    else:
+        keys = [w.key for w in _catalog(ctx)]
+    _emit(as_json, {"ok": True, "definitions": keys}, "\n".join(f"ok  {key}" for key in keys))
+
+
+@definitions_app.command("diagram")
+@refusals
+def definitions_diagram(ctx: typer.Context, workflow: str, version: Annotated[int | None, typer.Option()] = None, as_json: JsonFlag = False) -> None:
+    """A Mermaid state diagram of a definition."""
+    text = mermaid(_catalog(ctx).get(workflow, version).definition)
+    _emit(as_json, {"mermaid": text}, text.rstrip("\n"))
+
+
+# ------------------------------------------------------------------- commands
+
+
+@app.command()
+@refusals
+def start(
+    ctx: typer.Context,
+    workflow: str,
+    data: Annotated[str | None, typer.Option("--data", help="Start data: JSON, or @FILE.")] = None,
+    version: Annotated[int | None, typer.Option(help="Definition version; default the latest.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a parameter, NAME=VALUE (repeatable).")] = None,
+    actor: ActorOption = "cli",
+    at: AtOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start a case; prints it."""
+    with _engine(ctx) as engine:
+        case_id = engine.start(workflow, _data(data), version=version, actor=actor, at=at, parameters=_params(param or []))
+        view = engine.get(case_id).to_dict()
+    _emit(as_json, view, _case_text(view))
+
+
+@app.command()
+@refusals
+def fire(
+    ctx: typer.Context,
+    case: str,
+    trigger: str,
+    data: Annotated[str | None, typer.Option("--data", help="Trigger data: JSON, or @FILE.")] = None,
+    actor: ActorOption = "cli",
+    at: AtOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fire a trigger on a case; prints the case after it."""
+    with _engine(ctx) as engine:
+        view = engine.fire(case, trigger, _data(data), actor=actor, at=at).to_dict()
+    _emit(as_json, view, _case_text(view))
+
+
+@app.command()
+@refusals
+def show(
+    ctx: typer.Context,
+    case: str,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Show the case as it stood then (ISO date or time).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A case now, or as it stood on a past date."""
+    with _engine(ctx) as engine:
+        view = engine.get(case, as_of=as_of).to_dict()
+    _emit(as_json, view, _case_text(view))
+
+
+@app.command()
+@refusals
+def history(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
+    """Every event of a case, in order, with who, when it took effect and when it was recorded."""
+    with _engine(ctx) as engine:
+        entries = engine.history(case)
+    rows = [e.to_dict() for e in entries]
+    text = "\n".join(f"{e.version:>4}  {e.effective_at.astimezone(LONDON):%Y-%m-%d %H:%M}  {e.actor:<24} {demo_module.describe(e)}" for e in entries)
+    _emit(as_json, {"case_id": case, "events": rows}, text)
+
+
+@app.command()
+@refusals
+def allowed(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
+    """The triggers a case may take now, with the data each requires."""
+    with _engine(ctx) as engine:
+        state = engine.get(case).state
+        triggers = [t.to_dict() for t in engine.allowed_triggers(case)]
+    text = "\n".join(f"{t['trigger']} -> {t['to']}  data: {', '.join(t['data']) or '-'}" for t in triggers)
+    _emit(as_json, {"case_id": case, "state": state, "triggers": triggers}, text or "(none: the case has ended)")
+
+
+@app.command()
+@refusals
+def due(
+    ctx: typer.Context,
+    before: Annotated[str | None, typer.Option("--before", help="Only what falls due by then; default everything armed.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Timers to fire and deadlines standing, across all cases, earliest first."""
+    limit = aware(before) if before else None
+    with _engine(ctx) as engine:
+        items = [i.to_dict() for i in engine.due(before=limit)]
+    text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}  {i['detail']}" for i in items)
+    _emit(as_json, {"before": limit, "items": items}, text or "nothing due")
+
+
+@app.command()
+@refusals
+def simulate(
+    ctx: typer.Context,
+    until: Annotated[str | None, typer.Option("--until", help="Run the simulated clock to this date or time.")] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run through every pending timer and deadline.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Move a simulated clock forward, firing timers and recording missed deadlines in due order."""
+    if (until is None) == (not run_all):
+        raise typer.BadParameter("give exactly one of --until DATE or --all")
+    limit = aware(until) if until else datetime.max.replace(tzinfo=aware("2000-01-01").tzinfo) - timedelta(days=1)
+    handled: list[dict[str, Any]] = []
+    with _engine(ctx) as engine:
+        pending = engine.due()
+        engine.clock = SimulatedClock(pending[0].due_at if pending else aware(until or "2000-01-01"))
+        engine.run_due(until=limit, on_fire=lambda item: handled.append(item.to_dict()))
+        if until:
+            engine.clock.advance_to(limit)  # type: ignore[attr-defined]
+        now = engine.clock.now()
+    text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}" for i in handled)
+    _emit(as_json, {"clock": now, "handled": handled, "count": len(handled)}, (text + "\n" if text else "") + f"{len(handled)} handled")
+
+
+@app.command()
+@refusals
+def verify(ctx: typer.Context, case: Annotated[str | None, typer.Argument()] = None, as_json: JsonFlag = False) -> None:
+    """Prove no stored event was altered: recompute every digest and the chain; exit 1 if any fails."""
+    with _engine(ctx) as engine:
+        report = engine.verify(case)
+    lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.case_id}  {c.events} events  head {c.head_hash}" for c in report.cases]
+    lines += [f"     {p}" for c in report.cases for p in c.problems]
+    _emit(as_json, report.to_dict(), "\n".join(lines) or "no cases")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@refusals
+def demo(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Run the public example (Norfolk, June 2013) on a simulated clock and print its timeline."""
+    with _engine(ctx, clock=SimulatedClock(demo_module.START)) as engine:
+        case_id = demo_module.run(engine)
+        entries = engine.history(case_id)
+        view = engine.get(case_id).to_dict()
+        children = [engine.get(child["id"]).to_dict() for child in view["children"]]
+    if as_json:
+        _emit(True, {"case": view, "children": children, "events": [e.to_dict() for e in entries]}, "")
+        return
+    typer.echo(f"Ofsted inspection of Norfolk (framework of May 2013) — case {case_id}\n")
+    for entry in entries:
+        typer.echo(f"{entry.effective_at.astimezone(LONDON):%a %d %b %Y}  {entry.actor:<26} {demo_module.describe(entry)}")
+    typer.echo("\n" + _case_text(view))
+    for child in children:
+        typer.echo("\n" + _case_text(child))
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
