@@ -23,6 +23,7 @@ import typer
 from . import demo as demo_module
 from .catalog import WORKFLOWS_ENV, Catalog
 from .clock import LONDON, Clock, SimulatedClock, aware
+from .definition import json_schema
 from .diagram import mermaid
 from .engine import Engine
 from .errors import InvalidData, LaworkflowError
@@ -198,6 +199,19 @@ def definitions_diagram(ctx: typer.Context, workflow: str, version: Annotated[in
     """A Mermaid state diagram of a definition."""
     text = mermaid(_catalog(ctx).get(workflow, version).definition)
     _emit(as_json, {"mermaid": text}, text.rstrip("\n"))
+
+
+@definitions_app.command("schema")
+@refusals
+def definitions_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """The JSON Schema of definition files, for editors (committed as workflows/schema.json)."""
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 # ------------------------------------------------------------------- commands

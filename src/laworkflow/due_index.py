@@ -7,6 +7,7 @@ it and it is rebuilt from the events.
 
 from __future__ import annotations
 
+import heapq
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
@@ -29,6 +30,11 @@ class DueIndex:
         self.workflows: dict[UUID, str] = {}
         self.timers: dict[tuple[UUID, str], DueItem] = {}
         self.deadlines: dict[tuple[UUID, str], DueItem] = {}
+        self._heap: list[tuple[datetime, str, str, str, UUID]] = []  # lazily pruned: entries may be stale
+
+    def _add(self, table: dict[tuple[UUID, str], DueItem], item: DueItem) -> None:
+        table[(item.case_id, item.name)] = item
+        heapq.heappush(self._heap, (item.due_at, item.kind, str(item.case_id), item.name, item.case_id))
 
     def follow(self, recorder: Any, mapper: Any) -> None:
         """Fold in every notification recorded since the last call."""
@@ -46,18 +52,29 @@ class DueIndex:
             self.workflows[case_id] = f"{event.definition_id}@{event.definition_version}"
         workflow = self.workflows.get(case_id, "?")
         if isinstance(event, Case.TimerArmed):
-            self.timers[(case_id, event.timer_id)] = DueItem(
-                event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"
-            )
+            self._add(self.timers, DueItem(event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"))
         elif isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
             self.timers.pop((case_id, event.timer_id), None)
         elif isinstance(event, Case.DeadlineSet):
-            self.deadlines[(case_id, event.deadline_id)] = DueItem(
-                deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow,
-                f"due {event.due_date}, met by {event.met_by!r}",
+            self._add(
+                self.deadlines,
+                DueItem(
+                    deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow,
+                    f"due {event.due_date}, met by {event.met_by!r}",
+                ),
             )
         elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
             self.deadlines.pop((case_id, event.deadline_id), None)
+
+    def first(self, before: datetime) -> DueItem | None:
+        """The earliest item due by `before`, in O(log n): what a scheduler handles next."""
+        while self._heap:
+            due_at, kind, _, name, case_id = self._heap[0]
+            item = (self.timers if kind == "timer" else self.deadlines).get((case_id, name))
+            if item is not None and item.due_at == due_at:
+                return item if due_at <= before else None
+            heapq.heappop(self._heap)
+        return None
 
     def due(self, before: datetime | None = None) -> list[DueItem]:
         """Timers due and deadlines whose day ends before `before` (everything when None), earliest first."""

@@ -130,10 +130,10 @@ class Engine(Application[UUID]):
         limit = self._moment(until)
         handled = 0
         while True:
-            items = self.due(before=limit)
-            if not items:
+            self._due.follow(self.recorder, self.mapper)
+            item = self._due.first(limit)
+            if item is None:
                 return handled
-            item = items[0]
             advance = getattr(self.clock, "advance_to", None)
             if advance is not None:
                 advance(item.due_at)

@@ -34,8 +34,8 @@ _Loader.add_implicit_resolver(
 
 
 def _construct(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    """Build Python values from YAML nodes, remembering the line of every path."""
-    lines[path] = node.start_mark.line + 1
+    """Build Python values from YAML nodes, remembering the line of every path (a key's own line for mappings)."""
+    lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -44,6 +44,7 @@ def _construct(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_,
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
+            lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _construct(loader, value_node, (*path, key), lines)
         return result
     if isinstance(node, yaml.SequenceNode):

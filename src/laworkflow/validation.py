@@ -58,7 +58,8 @@ def _states(d: Definition, _: GuardRegistry) -> Found:
                 yield ("transitions", i, "from", j), f"unknown state {source!r}; states: {_known(d.states)}"
             elif d.states[source].terminal:
                 yield ("transitions", i, "from", j), f"transition {t.trigger!r} leaves terminal state {source!r}"
-            leaving.add(source)
+            if t.target(source) != source:
+                leaving.add(source)
         if t.to is not None and t.to not in d.states:
             yield ("transitions", i, "to"), f"unknown state {t.to!r}; states: {_known(d.states)}"
     for name, state in d.states.items():

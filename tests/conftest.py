@@ -1,0 +1,71 @@
+"""Shared fixtures: the shipped workflows, and real stores (memory, SQLite file, PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from laworkflow import Catalog
+from laworkflow.clock import SimulatedClock
+from laworkflow.engine import Engine
+from laworkflow.store import store_env
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / "workflows"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.from_directory(WORKFLOWS)
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh database on the local server for one test, dropped afterwards."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except Exception as error:  # no driver or no server: say why, do not pretend
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({error.__class__.__name__}: {error})")
+    name = f"laworkflow_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store the engine supports, so one contract runs against all of them."""
+    if request.param == "memory":
+        yield "memory:"
+    elif request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'events.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'events.sqlite'}"
+
+
+@pytest.fixture
+def make_engine(catalog: Catalog):
+    """Open engines on a store with a simulated clock; all are closed after the test."""
+    opened: list[Engine] = []
+
+    def make(store: str = "memory:", start: str = "2013-06-03T09:00:00+01:00") -> Engine:
+        engine = Engine(catalog, clock=SimulatedClock(start), env=store_env(store))
+        opened.append(engine)
+        return engine
+
+    yield make
+    for engine in opened:
+        engine.close()
