@@ -68,6 +68,8 @@ class Baseline(Application[UUID]):
     name = "baseline"
     # Snapshot exactly as the engine does (or not at all if it stops doing so).
     snapshotting_intervals = {Note: Engine.snapshotting_intervals[Case]} if Case in Engine.snapshotting_intervals else {}
+    # ...and cache aggregates exactly as the engine does.
+    env = dict(Engine.env)
 
     def record(self, note_id: UUID, data: dict) -> None:
         note: Note = self.repository.get(note_id)

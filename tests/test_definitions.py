@@ -332,11 +332,6 @@ def test_non_terminal_state_without_way_out(minimal):
     assert "state 'scheduled' has no way out and is not marked terminal" in problem.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._states counts a self-transition as a way out, so a state whose only "
-    "transitions stay in it (a case there can never end) is accepted",
-)
 def test_state_whose_only_transitions_stay_in_it_has_no_way_out(minimal):
     """A non-terminal state left only by self-transitions traps a case and is reported."""
     # `close` no longer leaves `scheduled`; only `note` (a self-transition) does.
@@ -351,7 +346,9 @@ def test_a_definition_without_terminal_state_is_rejected(minimal):
     text = edit(minimal, "    terminal: true\n", "")
     text = edit(text, "    from: scheduled\n", "    from: [scheduled, closed]\n")
     found = problems(text)
-    assert any(p.location == "states" and "no terminal state" in p.message for p in found)
+    (no_end,) = [p for p in found if "no terminal state" in p.message]
+    assert no_end.location == "states"
+    assert no_end.line == line_of(text, "states:")
 
 
 def test_ambiguous_trigger_is_rejected(minimal):
@@ -558,11 +555,6 @@ def test_several_problems_are_reported_together_with_their_lines(minimal):
         assert fragment in str(error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader._construct records the line where a key's *value* starts; for a block mapping "
-    "that is the line after the key, so a problem about a state points below the state's name",
-)
 def test_problem_about_a_state_points_at_the_state_name(minimal):
     """A problem located at a state (written as a block mapping) is reported on the state's own line."""
     text = edit(minimal, "  closed:\n", "  orphan:\n    cites: {source: handbook, para: \"9\"}\n  closed:\n")

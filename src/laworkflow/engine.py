@@ -39,6 +39,8 @@ class Engine(Application[UUID]):
 
     name = "laworkflow"
     snapshotting_intervals = {Case: 50}
+    # Cached cases are fast-forwarded from the store on every load, so several nodes stay consistent.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
     def __init__(self, catalog: Catalog, *, clock: Clock | None = None, env: dict[str, str] | None = None):
         super().__init__(env=env)
