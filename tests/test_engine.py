@@ -48,6 +48,15 @@ def judged(engine, *, effective=False):
     return case
 
 
+def answered(engine, *, effective):
+    """The case after the letter is sent and published and the statement of action received (para 40, 42)."""
+    case = judged(engine, effective=effective)
+    engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-10")
+    engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-11")
+    engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2013-09-01")
+    return case
+
+
 def stored(engine):
     """Every notification in the store: what 'unchanged' is measured against."""
     return [(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in engine.recorder.select_notifications(1, 1_000_000)]
@@ -121,10 +130,7 @@ class TestInspection:
     def test_ending_a_case_withdraws_its_standing_deadlines(self, make_engine):
         """A deadline stands until met or the case ends: closing ends it, and says so."""
         engine = make_engine()
-        case = judged(engine, effective=True)
-        engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-01")
-        engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-02")
-        engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2013-09-01")
+        case = answered(engine, effective=True)
         view = engine.fire(case, "close", actor="hmci", at="2013-09-02")
         assert view.ended
         assert engine.due() == []
@@ -132,10 +138,7 @@ class TestInspection:
     def test_reinspection_starts_a_new_case_linked_both_ways(self, make_engine, store):
         """Para 20, 41: not effective → a further inspection, a new case; each link is recorded."""
         engine = make_engine(store)
-        case = judged(engine, effective=False)
-        engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-10")
-        engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-11")
-        engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2013-09-01")
+        case = answered(engine, effective=False)
         view = engine.fire(case, "arrange_reinspection", actor="hmci", at="2013-09-20")
         assert view.state == "reinspection_arranged"
         (child,) = view.children
@@ -147,10 +150,7 @@ class TestInspection:
     def test_reinspection_is_refused_when_the_arrangements_were_effective(self, make_engine):
         """Para 20: re-inspection is considered only where the standard is not met."""
         engine = make_engine()
-        case = judged(engine, effective=True)
-        engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-10")
-        engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-11")
-        engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2013-09-01")
+        case = answered(engine, effective=True)
         with pytest.raises(GuardFailed, match="effective"):
             engine.fire(case, "arrange_reinspection", actor="hmci", at="2013-09-20")
 

@@ -101,20 +101,20 @@ class Case(Aggregate):
         def change(self, case: Case) -> None:
             case.timers = {**case.timers, self.timer_id: {"trigger": self.trigger, "state": self.state, "due_at": self.due_at}}
 
-    class TimerCancelled(Event):
+    class TimerEnded(Event):
+        """A timer no longer armed, whether it fired or was cancelled."""
+
         timer_id: str
+
+        def change(self, case: Case) -> None:
+            case.timers = {k: v for k, v in case.timers.items() if k != self.timer_id}
+
+    class TimerCancelled(TimerEnded):
         reason: str
 
-        def change(self, case: Case) -> None:
-            case.timers = {k: v for k, v in case.timers.items() if k != self.timer_id}
-
-    class TimerFired(Event):
-        timer_id: str
+    class TimerFired(TimerEnded):
         due_at: datetime
         lateness_seconds: float
-
-        def change(self, case: Case) -> None:
-            case.timers = {k: v for k, v in case.timers.items() if k != self.timer_id}
 
     class DeadlineSet(Event):
         deadline_id: str
