@@ -403,12 +403,6 @@ def test_guards_see_case_data_as_well_as_the_payload():
         w.select("draft", "fast_track", {"urgent": True}, context_at(date(2022, 5, 3), authority="Barset"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="YAML reads an unquoted 2022-05-01 as datetime.date, but case data holds dates as ISO "
-    "text, so guards.check_condition compares str with date: ordering raises TypeError (-> False) "
-    "and eq is never true",
-)
 def test_date_comparison_with_an_unquoted_yaml_date():
     """A guard `visit ge 2022-05-01` (unquoted, as authors write dates) passes for a later visit."""
     text = REVIEW.replace("      - {field: pages, op: ge, value: $min_pages}\n", "      - {field: visit, op: ge, value: 2022-05-01}\n")

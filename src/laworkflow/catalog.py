@@ -58,12 +58,12 @@ class Catalog:
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None, guards: GuardRegistry = default_guards) -> Catalog:
-        """Load every *.yaml file; every problem in every file is reported together."""
+        """Load every *.yaml / *.yml file; every problem in every file is reported together."""
         directory = Path(directory) if directory is not None else default_workflows_dir()
         if not directory.is_dir():
             raise DefinitionError([Problem(str(directory), "", "no such workflows folder")])
         definitions, problems = [], []
-        for path in sorted(directory.glob("*.yaml")):
+        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             try:
                 definitions.append(load_file(path, guards))
             except DefinitionError as error:

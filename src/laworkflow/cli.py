@@ -26,7 +26,7 @@ from .clock import LONDON, Clock, SimulatedClock, aware
 from .definition import json_schema
 from .diagram import mermaid
 from .engine import Engine
-from .errors import InvalidData, LaworkflowError
+from .errors import DefinitionError, InvalidData, LaworkflowError
 from .loader import load_file
 from .logs import LOG_ENV, configure
 from .store import STORE_ENV, store_env
@@ -187,7 +187,14 @@ def definitions_validate(
 ) -> None:
     """Load and check definitions; every problem in every file is reported."""
     if files:
-        keys = [load_file(path).key for path in files]
+        keys, problems = [], []
+        for path in files:
+            try:
+                keys.append(load_file(path).key)
+            except DefinitionError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise DefinitionError(problems)
     else:
         keys = [w.key for w in _catalog(ctx)]
     _emit(as_json, {"ok": True, "definitions": keys}, "\n".join(f"ok  {key}" for key in keys))
@@ -205,8 +212,9 @@ def definitions_diagram(ctx: typer.Context, workflow: str, version: Annotated[in
 @refusals
 def definitions_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    as_json: JsonFlag = True,
 ) -> None:
-    """The JSON Schema of definition files, for editors (committed as workflows/schema.json)."""
+    """The JSON Schema of definition files, for editors (committed as workflows/schema.json); JSON with or without --json."""
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:
         typer.echo(text, nl=False)
@@ -319,7 +327,8 @@ def simulate(
     handled: list[dict[str, Any]] = []
     with _engine(ctx) as engine:
         pending = engine.due()
-        engine.clock = SimulatedClock(pending[0].due_at if pending else aware(until or "2000-01-01"))
+        first = pending[0].due_at if pending else limit
+        engine.clock = SimulatedClock(min(first, limit) if until else first)
         engine.run_due(until=limit, on_fire=lambda item: handled.append(item.to_dict()))
         if until:
             engine.clock.advance_to(limit)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 DefinitionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=80)]
@@ -87,7 +87,16 @@ class NamedGuard(Strict):
     cites: Citation | None = None
 
 
-Guard = Condition | NamedGuard
+def _guard_kind(value: Any) -> str:
+    named = isinstance(value, NamedGuard) or (isinstance(value, dict) and "function" in value)
+    return "named" if named else "condition"
+
+
+# A guard naming a `function` is a NamedGuard, anything else a Condition: one clear error, not both models' errors.
+Guard = Annotated[
+    Annotated[Condition, Tag("condition")] | Annotated[NamedGuard, Tag("named")],
+    Discriminator(_guard_kind),
+]
 
 
 class Transition(Strict):

@@ -99,15 +99,15 @@ class Engine(Application[UUID]):
         """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
         moment = self._moment(at)
 
-        def attempt() -> bool:
+        def attempt() -> tuple[bool, str]:
             case, workflow = self._load(case_id)
             fired = case.fire_timer(workflow, timer_id, at=moment)
             if case.pending_events:
                 self._save(case)
-            return fired
+            return fired, case.key
 
-        fired = self._retrying(attempt)
-        log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), timer_id=timer_id, at=moment.isoformat())
+        fired, key = self._retrying(attempt)
+        log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=key, timer_id=timer_id, at=moment.isoformat())
         return fired
 
     def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:

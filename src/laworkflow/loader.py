@@ -21,11 +21,13 @@ Path_ = tuple[str | int, ...]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads only true/false as booleans, so `on`, `no` and `yes` stay strings."""
+    """SafeLoader that reads only true/false as booleans, so `on`, `no` and `yes` stay strings,
+    and leaves dates as ISO text, the form case data holds them in (YAML 1.2 has no timestamp type)."""
 
 
+_DROPPED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -107,7 +109,7 @@ def load_text(text: str, file: str = "<string>", guards: GuardRegistry = default
 
 
 # pydantic names the union member it tried in error locations; they are not in the file.
-_UNION_TAGS = {"Condition", "NamedGuard", "str", "int", "float", "bool"}
+_UNION_TAGS = {"condition", "named", "str", "int", "float", "bool"}
 
 
 def load_file(path: str | Path, guards: GuardRegistry = default_guards) -> Definition:

@@ -19,7 +19,7 @@ from transitions.core import EventData
 from .calendar import WorkingCalendar, calendar_for
 from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Timer, Transition
 from .durations import DueRule, parse_due
-from .errors import GuardFailed, InvalidData, TriggerNotAllowed
+from .errors import DurationError, GuardFailed, InvalidData, TriggerNotAllowed
 from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
 
 _SCALARS: dict[str, Any] = {
@@ -61,6 +61,24 @@ def validate_payload(model: type[BaseModel], data: dict[str, Any] | None, what: 
             f"{'.'.join(str(p) for p in item['loc']) or 'data'}: {item['msg']}" for item in error.errors()
         )
         raise InvalidData(f"invalid data for {what}: {details}") from None
+
+
+def _parameter_value(name: str, default: Any, value: Any) -> Any:
+    """An override takes the kind of its default: a due rule stays a due rule, a number a number."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            if isinstance(value, bool):
+                return value
+            raise ValueError("expected true or false")
+        if isinstance(default, (int, float)):
+            return type(default)(value)
+        if isinstance(default, str) and default[:1].isdigit() or str(default).startswith("on "):
+            return str(parse_due(str(value)))
+        return value
+    except (ValueError, TypeError, DurationError) as error:
+        raise InvalidData(f"parameter {name!r} cannot be {value!r} (default {default!r}): {error}") from None
 
 
 class _GuardCheck:
@@ -119,7 +137,8 @@ class CompiledWorkflow:
             raise InvalidData(
                 f"unknown parameter(s) {', '.join(sorted(unknown))}; parameters: {', '.join(sorted(values)) or '(none)'}"
             )
-        values.update(overrides or {})
+        for name, value in (overrides or {}).items():
+            values[name] = _parameter_value(name, values[name], value)
         return values
 
     def due_rule(self, text: str, parameters: dict[str, Any]) -> DueRule:
