@@ -369,11 +369,6 @@ def test_an_unmet_letter_deadline_shows_as_missed_once_its_day_is_over(noticed_c
     assert view["deadlines"]["letter_published"]["status"] == "pending"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py simulate (~line 322) starts the SimulatedClock at the first pending item's due time even when "
-    "that is after --until, so it reports a clock later than asked; start at min(first due, --until).",
-)
 def test_simulate_until_before_anything_is_due_reports_that_moment(noticed_copy: Path) -> None:
     """`simulate --until` a moment before anything falls due handles nothing and reports the clock at that moment."""
     document = ok_json(noticed_copy, "simulate", "--until", "2024-03-08")
@@ -414,11 +409,6 @@ def test_verify_detects_an_altered_last_event(demo: Demo, demo_copy: Path) -> No
     assert set(re.findall(r"event (\d+)", run.out)) == {str(last)}, str(run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views.py jsonable() does not recurse into dataclasses: VerifyReport.to_dict() keeps CaseCheck objects, "
-    "so `verify --json` crashes with TypeError (exit 1, traceback). Fix: convert View/dataclass values in jsonable().",
-)
 def test_verify_json_reports_each_case(demo: Demo) -> None:
     """`verify --json` prints ok and one check per case with its head hash."""
     document = ok_json(demo.db, "verify")
@@ -475,11 +465,6 @@ def test_definitions_schema_is_the_committed_schema(demo: Demo) -> None:
     json.loads(run.out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py definitions_schema (~line 206) has no --json option (`No such option: --json`, exit 2), "
-    "though every command is documented to take --json. Add the JsonFlag (output is JSON either way).",
-)
 def test_definitions_schema_accepts_json(demo: Demo) -> None:
     """`definitions schema --json` is accepted like every other command and prints JSON."""
     document = ok_json(demo.db, "definitions", "schema")
@@ -501,12 +486,6 @@ def test_definitions_validate_names_file_and_line_of_broken_yaml(tmp_path: Path)
     assert f"{broken}:3" in lines[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py definitions_validate (~line 190) loads FILES with a list comprehension that stops at the first "
-    "DefinitionError, so problems in later files are not reported, contrary to its docstring. Collect every "
-    "file's problems (as Catalog.from_directory does) and raise one DefinitionError.",
-)
 def test_definitions_validate_reports_every_broken_file(tmp_path: Path) -> None:
     """`definitions validate A B` reports the problems of both broken files, not only the first."""
     first = tmp_path / "first.yaml"
@@ -607,12 +586,6 @@ def test_the_refusals_baseline_notice_is_accepted(demo: Demo, demo_copy: Path) -
     assert view["data"]["on_site_start"] == GOOD_NOTICE["on_site_start"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="machine.py CompiledWorkflow.parameters (~line 115) checks only parameter names, not values: "
-    "`--param notice_period=banana` starts a case that can never take give_notice (DurationError later). "
-    "Parse each override with the duration parser at start and raise InvalidData.",
-)
 def test_start_refuses_a_parameter_value_that_is_not_a_duration(demo: Demo, demo_copy: Path) -> None:
     """`start --param notice_period=banana` is refused up front and writes nothing."""
     line = assert_refused(demo_copy, "start", WORKFLOW, "--data", json.dumps(START_DATA), "--at", AT, "--param", "notice_period=banana")

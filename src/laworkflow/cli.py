@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -40,6 +40,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 AtOption = Annotated[str | None, typer.Option("--at", help="When it takes effect (ISO date or time); default now.")]
 ActorOption = Annotated[str, typer.Option("--actor", help="Who does it; recorded in the event.")]
 F = TypeVar("F", bound=Callable[..., Any])
+FOREVER = datetime(9000, 1, 1, tzinfo=timezone.utc)
+MAX_SIMULATED = 1_000_000  # bounds `simulate --all` should a workflow re-arm timers for ever
 log = structlog.get_logger("laworkflow.cli")
 
 
@@ -322,15 +324,15 @@ def simulate(
 ) -> None:
     """Move a simulated clock forward, firing timers and recording missed deadlines in due order."""
     if (until is None) == (not run_all):
-        raise typer.BadParameter("give exactly one of --until DATE or --all")
-    limit = aware(until) if until else datetime.max.replace(tzinfo=aware("2000-01-01").tzinfo) - timedelta(days=1)
+        raise InvalidData("simulate takes exactly one of --until DATE or --all")
+    limit = aware(until) if until else None
     handled: list[dict[str, Any]] = []
     with _engine(ctx) as engine:
         pending = engine.due()
-        first = pending[0].due_at if pending else limit
-        engine.clock = SimulatedClock(min(first, limit) if until else first)
-        engine.run_due(until=limit, on_fire=lambda item: handled.append(item.to_dict()))
-        if until:
+        start = pending[0].due_at if pending else (limit or engine.clock.now())
+        engine.clock = SimulatedClock(min(start, limit) if limit else start)
+        engine.run_due(until=limit or FOREVER, on_fire=lambda item: handled.append(item.to_dict()), max_items=MAX_SIMULATED)
+        if limit:
             engine.clock.advance_to(limit)  # type: ignore[attr-defined]
         now = engine.clock.now()
     text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}" for i in handled)

@@ -123,7 +123,13 @@ class Engine(Application[UUID]):
 
         return self._retrying(attempt)
 
-    def run_due(self, until: datetime | str | None = None, on_fire: Callable[[DueItem], None] | None = None) -> int:
+    def run_due(
+        self,
+        until: datetime | str | None = None,
+        on_fire: Callable[[DueItem], None] | None = None,
+        *,
+        max_items: int | None = None,
+    ) -> int:
         """Fire every timer and record every missed deadline due by `until`, in due order.
 
         With a SimulatedClock the clock is moved to each item as it is handled, so
@@ -134,7 +140,7 @@ class Engine(Application[UUID]):
         while True:
             self._due.follow(self.recorder, self.mapper)
             item = self._due.first(limit)
-            if item is None:
+            if item is None or (max_items is not None and handled >= max_items):
                 return handled
             advance = getattr(self.clock, "advance_to", None)
             if advance is not None:

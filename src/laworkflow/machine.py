@@ -155,6 +155,8 @@ class CompiledWorkflow:
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
         if not candidates:
             allowed = ", ".join(self.triggers_from(state)) or "(none: the case has ended)"
+            if trigger not in self.machine.events:
+                raise TriggerNotAllowed(f"unknown trigger {trigger!r} in {self.key}; allowed: {allowed} (in state {state!r})")
             raise TriggerNotAllowed(f"trigger {trigger!r} is not allowed in state {state!r}; allowed: {allowed}")
         failures: list[str] = []
         invalid: InvalidData | None = None
