@@ -107,6 +107,9 @@ class Transition(Strict):
     data: dict[Name, DataField] = Field(default_factory=dict)
     guards: list[Guard] = Field(default_factory=list)
     starts: "ChildSpec | None" = None
+    increments: list[Name] = Field(
+        default_factory=list, description="Integer fields this transition adds one to (a missing field counts as 0)."
+    )
     cites: Citation
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -133,6 +136,10 @@ class ChildSpec(Strict):
 class State(Strict):
     description: str = ""
     terminal: bool = False
+    register: str | None = Field(
+        default=None,
+        description="How the authority register lists an authority whose case is in this state, e.g. 'in follow-up'.",
+    )
     cites: Citation
 
 
@@ -148,16 +155,43 @@ class Timer(Strict):
 
 
 class Deadline(Strict):
-    """A statutory target: set by a trigger, met by another; missed is recorded, never blocking."""
+    """A statutory target: set by a trigger, met by another; missed is recorded, never blocking.
+
+    With `earliest` (and optionally `target`) it is a window — "about three
+    months after" — and meeting it is reported as early, on time or late.
+    """
 
     id: Name
     set_by: list[Name] = Field(min_length=1)
     met_by: Name
-    due: str = Field(description="A due rule, counted from the moment the setting trigger takes effect unless it names a field.")
+    due: str = Field(description="The latest date: a due rule, counted from the moment the setting trigger takes effect unless it names a field.")
+    target: str | None = Field(default=None, description="The date aimed at, for a window (a due rule).")
+    earliest: str | None = Field(default=None, description="Before this date meeting it is early (a due rule).")
     description: str = ""
     cites: Citation
 
     @field_validator("set_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Reaction(Strict):
+    """How a parent case responds when a child case it started reaches a state.
+
+    A process manager follows the event log and fires `fire` on the parent,
+    copying data from the child (`'=field'`), once per child transition.
+    """
+
+    id: Name
+    child: DefinitionId = Field(description="The child's workflow id.")
+    reaches: list[Name] = Field(min_length=1, description="Child states that cause the reaction.")
+    fire: Name = Field(description="The parent's trigger.")
+    data: dict[Name, Any] = Field(default_factory=dict, description="Trigger data: '=field' copies the child's field, anything else is a literal.")
+    description: str = ""
+    cites: Citation
+
+    @field_validator("reaches", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -180,6 +214,10 @@ class Definition(Strict):
     transitions: list[Transition] = Field(min_length=1)
     timers: list[Timer] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
+    reactions: list[Reaction] = Field(default_factory=list)
+    reference: dict[Name, Any] = Field(
+        default_factory=dict, description="Reference data the process points to (themes, reporting areas, criteria), cited in comments."
+    )
 
     @property
     def key(self) -> str:
