@@ -136,7 +136,7 @@ class ChildSpec(Strict):
 class State(Strict):
     description: str = ""
     terminal: bool = False
-    register: str | None = Field(
+    status: str | None = Field(
         default=None,
         description="How the authority register lists an authority whose case is in this state, e.g. 'in follow-up'.",
     )
