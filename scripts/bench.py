@@ -5,7 +5,7 @@ SQLite file (same settings from `laworkflow.store.store_env`, same snapshotting
 interval), each loading the aggregate from its repository before every command
 and saving after it:
 
-  ours      `laworkflow.Engine` on ofsted-laassi-2013: N cases are started and
+  ours      `laworkflow.Engine` on ofsted-laassi: N cases are started and
             brought to `on_site` (untimed), then each takes E `record_evidence`
             self-transitions, each of which records exactly one event;
   baseline  an `eventsourcing.application.Application` with a minimal
@@ -48,7 +48,7 @@ from laworkflow import Catalog, Engine, SimulatedClock, store_env
 from laworkflow.case import Case
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW = "ofsted-laassi-2013"
+WORKFLOW = "ofsted-laassi"
 START = "2013-06-03"  # a Monday; on site from the following Monday, within 5 working days
 READS_PER_CASE = 20
 

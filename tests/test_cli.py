@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 DEFINITION_FILE = WORKFLOWS / "ofsted-laassi-2013.yaml"
-WORKFLOW = "ofsted-laassi-2013"
+WORKFLOW = "ofsted-laassi"
 
 CASE_KEYS = {
     "id", "workflow", "version", "definition_hash", "state", "ended", "data", "parameters",

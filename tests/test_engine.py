@@ -24,7 +24,7 @@ from pathlib import Path
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 
-OFSTED = "ofsted-laassi-2013"
+OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
 TEAM = {"lead_inspector": "Lead HMI", "inspectors": ["HMI"]}
 RECIPIENTS = {"recipients": ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]}
@@ -264,8 +264,8 @@ class TestAudit:
         """Definitions are immutable once used: an edited file must become a new version."""
         engine = make_engine()
         case = engine.start(OFSTED, START, actor="hmci", at="2013-06-03")
-        text = (WORKFLOWS / f"{OFSTED}.yaml").read_text().replace("value: 5 working days", "value: 6 working days")
-        edited = tmp_path / f"{OFSTED}.yaml"
+        text = (WORKFLOWS / "ofsted-laassi-2013.yaml").read_text().replace("value: 5 working days", "value: 6 working days")
+        edited = tmp_path / "ofsted-laassi-2013.yaml"
         edited.write_text(text)
         engine.catalog = Catalog([load_file(edited)])
         with pytest.raises(UnknownDefinition, match="changed since this case started"):

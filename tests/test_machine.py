@@ -205,7 +205,7 @@ def test_triggers_from_matches_every_shipped_definition():
 
 def test_triggers_from_on_site_in_the_laassi_workflow():
     """Read by hand from workflows/ofsted-laassi-2013.yaml: what may happen while inspectors are on site."""
-    w = Catalog.from_directory(WORKFLOWS).get("ofsted-laassi-2013", 1)
+    w = Catalog.from_directory(WORKFLOWS).get("ofsted-laassi", 1)
     assert w.triggers_from("on_site") == [
         "extend_on_site", "give_feedback", "leave_site", "lodge_complaint",
         "raise_concern", "record_evidence", "resolve_concern",

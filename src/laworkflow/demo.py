@@ -15,7 +15,7 @@ from .clock import LONDON
 from .engine import Engine
 from .views import HistoryEntry
 
-WORKFLOW = "ofsted-laassi-2013"
+WORKFLOW = "ofsted-laassi"
 START = "2013-06-03T09:00:00+01:00"
 
 RECIPIENTS = ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]

@@ -2,7 +2,7 @@
 
     from laworkflow.testing import simulated_engine
     engine = simulated_engine(start="2013-06-03")
-    case = engine.start("ofsted-laassi-2013", {...}, actor="test")
+    case = engine.start("ofsted-laassi", {...}, actor="test")
     engine.run_due(until="2015-06-01")   # years of process in milliseconds
 """
 
