@@ -40,8 +40,12 @@ def _canonical(value: Any) -> Any:
 
 
 def event_digest(kind: str, fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an event's type and fields (its own digest excluded)."""
-    body = {key: value for key, value in fields.items() if key != "digest"}
+    """SHA-256 over the canonical JSON of an event's type and fields (its own digest excluded).
+
+    Fields that are None are left out, so an optional field added to an event
+    class later (upcast to None on old events) leaves old digests valid.
+    """
+    body = {key: value for key, value in fields.items() if key != "digest" and value is not None}
     text = json.dumps({"type": kind, **body}, sort_keys=True, separators=(",", ":"), default=_canonical)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -120,12 +124,14 @@ class Case(Aggregate):
         deadline_id: str
         due_date: str
         met_by: str
+        target_date: str | None
+        earliest_date: str | None
 
         def change(self, case: Case) -> None:
-            case.deadlines = {
-                **case.deadlines,
-                self.deadline_id: {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"},
-            }
+            entry = {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"}
+            if self.earliest_date or self.target_date:
+                entry.update(earliest_date=self.earliest_date, target_date=self.target_date)
+            case.deadlines = {**case.deadlines, self.deadline_id: entry}
 
     class DeadlineMissed(Event):
         deadline_id: str
@@ -138,10 +144,11 @@ class Case(Aggregate):
         deadline_id: str
         met_on: str
         late_by_working_days: int
+        timing: str  # "early" (before a window opens), "on_time" or "late"
 
         def change(self, case: Case) -> None:
             entry = {**case.deadlines[self.deadline_id], "met_on": self.met_on, "late_by_working_days": self.late_by_working_days}
-            entry["status"] = "met" if self.late_by_working_days == 0 else "met_late"
+            entry["status"] = {"early": "met_early", "late": "met_late"}.get(self.timing, "met")
             case.deadlines = {**case.deadlines, self.deadline_id: entry}
 
     class DeadlineWithdrawn(Event):
@@ -152,6 +159,17 @@ class Case(Aggregate):
             entry = case.deadlines[self.deadline_id]
             status = "withdrawn_after_missing" if entry["status"] == "missed" else "withdrawn"
             case.deadlines = {**case.deadlines, self.deadline_id: {**entry, "status": status}}
+
+    class ChildReported(Event):
+        """A child case reached a state its parent reacts to; recorded once, with what came of it."""
+
+        child_id: str
+        child_version: int
+        reaction: str
+        outcome: str
+
+        def change(self, case: Case) -> None:
+            case.reported = [*case.reported, f"{self.child_id}:{self.child_version}"]
 
     class ChildLinked(Event):
         child_id: str
@@ -181,6 +199,7 @@ class Case(Aggregate):
         self.timers: dict[str, dict[str, Any]] = {}
         self.deadlines: dict[str, dict[str, Any]] = {}
         self.children: list[dict[str, str]] = []
+        self.reported: list[str] = []
         self.effective_at: datetime | None = None
         self.head_hash = GENESIS
 
@@ -284,6 +303,27 @@ class Case(Aggregate):
         self._record_plan(plan)
         return len(plan.events)
 
+    def react(
+        self, workflow: CompiledWorkflow, reaction: Any, data: dict[str, Any], *, child_id: UUID, child_version: int, at: datetime
+    ) -> Transition | None:
+        """Fire the parent's trigger for a child's progress, once per child event; a refusal is recorded, not raised."""
+        if f"{child_id}:{child_version}" in self.reported:
+            return None
+        at = max(_utc(at), self.effective_at or _utc(at))
+        actor = f"child:{child_id}"
+        plan = self._plan(workflow)
+        plan.missed_deadlines(at)
+        try:
+            transition, payload = workflow.select(self.state, reaction.fire, data, lambda p: self._context(workflow, p, at))
+        except LaworkflowError as refusal:
+            plan.add("ChildReported", at, actor, child_id=str(child_id), child_version=child_version, reaction=reaction.id, outcome=f"refused: {refusal}")
+            self._record_plan(plan)
+            return None
+        plan.add("ChildReported", at, actor, child_id=str(child_id), child_version=child_version, reaction=reaction.id, outcome=f"fired {reaction.fire!r}")
+        plan.transition(transition, payload, at, actor)
+        self._record_plan(plan)
+        return transition
+
     def link_child(self, child_id: UUID, workflow: str, trigger: str, *, actor: str, at: datetime) -> None:
         self._record(Case.ChildLinked, actor=actor, effective_at=_utc(at), child_id=str(child_id), workflow=workflow, trigger=trigger)
 
@@ -354,6 +394,7 @@ class _Plan:
     def transition(self, transition: Transition, payload: dict[str, Any], at: datetime, actor: str) -> None:
         source = self.state
         target = transition.target(source)
+        payload = {**payload, **{field: int(self.data.get(field) or 0) + 1 for field in transition.increments}}
         self.add("Transitioned", at, actor, trigger=transition.trigger, source=source, target=target, data=payload)
         self.data.update(payload)
         self.state = target
@@ -382,14 +423,22 @@ class _Plan:
             if entry is None or entry["status"] not in ("pending", "missed"):
                 continue
             late = self.workflow.calendar.working_days_between(date.fromisoformat(entry["due_date"]), met_on)
-            self.add("DeadlineMet", at, actor, deadline_id=deadline.id, met_on=met_on.isoformat(), late_by_working_days=late)
+            early = entry.get("earliest_date") is not None and met_on.isoformat() < entry["earliest_date"]
+            timing = "late" if late else ("early" if early else "on_time")
+            self.add("DeadlineMet", at, actor, deadline_id=deadline.id, met_on=met_on.isoformat(), late_by_working_days=late, timing=timing)
             entry["status"] = "met"
 
     def _set_deadlines(self, trigger: str, at: datetime, actor: str) -> None:
         for deadline in self.workflow.deadlines_set_by.get(trigger, []):
-            due_date = self._resolve(deadline.due, at, f"deadline {deadline.id!r}")
-            self.add("DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date.isoformat(), met_by=deadline.met_by)
-            self.deadlines[deadline.id] = {"due_date": due_date.isoformat(), "status": "pending"}
+            what = f"deadline {deadline.id!r}"
+            due_date = self._resolve(deadline.due, at, what).isoformat()
+            target = self._resolve(deadline.target, at, what).isoformat() if deadline.target else None
+            earliest = self._resolve(deadline.earliest, at, what).isoformat() if deadline.earliest else None
+            self.add(
+                "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=deadline.met_by,
+                target_date=target, earliest_date=earliest,
+            )
+            self.deadlines[deadline.id] = {"due_date": due_date, "status": "pending", "earliest_date": earliest}
 
     def _end(self, at: datetime, actor: str) -> None:
         for timer_id in list(self.timers):

@@ -44,15 +44,7 @@ class Catalog:
                 continue
             self._compiled[key] = compile_definition(definition, guards)
         for workflow in self._compiled.values():
-            for index, transition in enumerate(workflow.definition.transitions):
-                if transition.starts and not any(k[0] == transition.starts.workflow for k in self._compiled):
-                    problems.append(
-                        Problem(
-                            workflow.key,
-                            f"transitions[{index}].starts.workflow",
-                            f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}",
-                        )
-                    )
+            problems.extend(self._links(workflow))
         if problems:
             raise DefinitionError(problems)
 
@@ -71,6 +63,30 @@ class Catalog:
         if problems:
             raise DefinitionError(problems)
         return cls(definitions, guards)
+
+    def _links(self, workflow: CompiledWorkflow) -> list[Problem]:
+        """Children a workflow starts and reacts to must exist, with the states and fields it names."""
+        found, d = [], workflow.definition
+        for index, transition in enumerate(d.transitions):
+            if transition.starts and transition.starts.workflow not in self.ids():
+                found.append(Problem(d.key, f"transitions[{index}].starts.workflow", f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}"))
+        for index, reaction in enumerate(d.reactions):
+            where = f"reactions[{index}]"
+            if reaction.child not in self.ids():
+                found.append(Problem(d.key, f"{where}.child", f"reacts to unknown workflow {reaction.child!r}; known: {', '.join(self.ids())}"))
+                continue
+            for child in (w for w in self._compiled.values() if w.definition.id == reaction.child):
+                states, fields = child.definition.states, child.definition.fields()
+                found += [
+                    Problem(d.key, f"{where}.reaches", f"{child.key} has no state {state!r}; states: {', '.join(states)}")
+                    for state in reaction.reaches if state not in states
+                ]
+                found += [
+                    Problem(d.key, f"{where}.data.{key}", f"copies {value!r}, but {child.key} has no field {value[1:]!r}")
+                    for key, value in reaction.data.items()
+                    if isinstance(value, str) and value.startswith("=") and value[1:] not in fields
+                ]
+        return found
 
     def ids(self) -> list[str]:
         return sorted({key[0] for key in self._compiled})

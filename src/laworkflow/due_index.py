@@ -14,9 +14,9 @@ from uuid import UUID
 
 from .case import Case
 from .clock import start_of_day
+from .projection import Projection
 from .views import DueItem
 
-_BATCH = 1000
 
 
 def deadline_passes_at(due_date: str) -> datetime:
@@ -24,9 +24,14 @@ def deadline_passes_at(due_date: str) -> datetime:
     return start_of_day(date.fromisoformat(due_date) + timedelta(days=1)).astimezone(timezone.utc)
 
 
-class DueIndex:
+def _window(event: Any) -> str:
+    if event.earliest_date is None and event.target_date is None:
+        return ""
+    return f" (window {event.earliest_date or '…'} to {event.due_date}, target {event.target_date or event.due_date})"
+
+
+class DueIndex(Projection):
     def __init__(self) -> None:
-        self.position = 0
         self.workflows: dict[UUID, str] = {}
         self.timers: dict[tuple[UUID, str], DueItem] = {}
         self.deadlines: dict[tuple[UUID, str], DueItem] = {}
@@ -35,16 +40,6 @@ class DueIndex:
     def _add(self, table: dict[tuple[UUID, str], DueItem], item: DueItem) -> None:
         table[(item.case_id, item.name)] = item
         heapq.heappush(self._heap, (item.due_at, item.kind, str(item.case_id), item.name, item.case_id))
-
-    def follow(self, recorder: Any, mapper: Any) -> None:
-        """Fold in every notification recorded since the last call."""
-        while True:
-            notifications = recorder.select_notifications(self.position + 1, _BATCH)
-            for notification in notifications:
-                self.apply(mapper.to_domain_event(notification))
-                self.position = notification.id
-            if len(notifications) < _BATCH:
-                return
 
     def apply(self, event: Any) -> None:
         case_id = event.originator_id
@@ -60,7 +55,7 @@ class DueIndex:
                 self.deadlines,
                 DueItem(
                     deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow,
-                    f"due {event.due_date}, met by {event.met_by!r}",
+                    f"due {event.due_date}{_window(event)}, met by {event.met_by!r}",
                 ),
             )
         elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):

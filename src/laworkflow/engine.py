@@ -10,7 +10,7 @@ due index follows the notification log. Storage is configuration only
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -22,10 +22,13 @@ from .case import SYSTEM_ACTOR, Case, stored_digest
 from .catalog import Catalog
 from .clock import Clock, SystemClock, aware
 from .due_index import DueIndex
-from .errors import BadTime, ConcurrentChange, UnknownCase
+from .followup import ChildFollower, PendingReaction
+from .projection import Follower
+from .register import AuthorityRegister
+from .errors import ConcurrentChange, UnknownCase
 from .guards import describe
 from .machine import CompiledWorkflow
-from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, VerifyReport
+from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, RegisterEntry, VerifyReport
 
 log = structlog.get_logger("laworkflow")
 T = TypeVar("T")
@@ -47,6 +50,10 @@ class Engine(Application[UUID]):
         self.catalog = catalog
         self.clock = clock or SystemClock()
         self._due = DueIndex()
+        self._children = ChildFollower(catalog)
+        self._register = AuthorityRegister(catalog)
+        self._follower = Follower(self._due, self._children, self._register)
+        self._reacting = False
 
     # ------------------------------------------------------------------ commands
 
@@ -66,6 +73,7 @@ class Engine(Application[UUID]):
         case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=case_id or uuid4())
         self._save(case)
         log.info("case.started", case_id=str(case.id), workflow=compiled.key, actor=actor, effective_at=moment.isoformat())
+        self._react_to_children()
         return case.id
 
     def fire(
@@ -83,17 +91,13 @@ class Engine(Application[UUID]):
         def attempt() -> Case:
             case, workflow = self._load(case_id)
             transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
-            children = []
-            if transition.starts is not None:
-                child = self._child(case, workflow, transition.starts, transition.trigger, actor, moment)
-                case.link_child(child.id, child.key, transition.trigger, actor=actor, at=moment)
-                children.append(child)
-            self._save(case, *children)
+            self._save(case, *self._spawn(case, transition, actor, moment))
             return case
 
         case = self._retrying(attempt)
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
-        return self._view(case)
+        self._react_to_children()
+        return self.get(case.id)
 
     def fire_timer(self, case_id: UUID | str, timer_id: str, *, at: datetime | str | None = None) -> bool:
         """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
@@ -108,6 +112,7 @@ class Engine(Application[UUID]):
 
         fired, key = self._retrying(attempt)
         log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=key, timer_id=timer_id, at=moment.isoformat())
+        self._react_to_children()
         return fired
 
     def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:
@@ -121,7 +126,9 @@ class Engine(Application[UUID]):
                 log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
             return count
 
-        return self._retrying(attempt)
+        count = self._retrying(attempt)
+        self._react_to_children()
+        return count
 
     def run_due(
         self,
@@ -138,7 +145,7 @@ class Engine(Application[UUID]):
         limit = self._moment(until)
         handled = 0
         while True:
-            self._due.follow(self.recorder, self.mapper)
+            self._catch_up()
             item = self._due.first(limit)
             if item is None or (max_items is not None and handled >= max_items):
                 return handled
@@ -203,11 +210,37 @@ class Engine(Application[UUID]):
         return found
 
     def due(self, before: datetime | str | None = None) -> list[DueItem]:
-        self._due.follow(self.recorder, self.mapper)
+        self._catch_up()
         return self._due.due(aware(before) if before is not None else None)
 
+    def upcoming(self, weeks: int, *, now: datetime | str | None = None) -> list[DueItem]:
+        """Every timer, deadline and milestone due in the next `weeks` weeks (and any overdue), across all cases."""
+        return self.due(before=self._moment(now) + timedelta(weeks=weeks))
+
+    def register(self, *, nation: str | None = None, status: str | None = None) -> list[RegisterEntry]:
+        """Authorities listed by status ("in follow-up", "due re-inspection", …): since when, and what is next."""
+        self._catch_up()
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for row in self._register.listed(nation, status):
+            grouped.setdefault((row.authority, row.status), []).append(row)
+        entries = []
+        for (authority, label), rows in sorted(grouped.items()):
+            open_cases = set(self._register.cases_of(authority))
+            upcoming = [item for item in self._due.due() if item.case_id in open_cases]
+            entries.append(
+                RegisterEntry(
+                    authority=authority,
+                    nation=rows[0].nation,
+                    status=label,
+                    since=min(row.since for row in rows),
+                    cases=[{"id": str(row.case_id), "workflow": row.workflow, "state": row.state} for row in rows],
+                    next_due=upcoming[0] if upcoming else None,
+                )
+            )
+        return entries
+
     def case_ids(self) -> list[UUID]:
-        self._due.follow(self.recorder, self.mapper)
+        self._catch_up()
         return list(self._due.workflows)
 
     def verify(self, case_id: UUID | str | None = None) -> VerifyReport:
@@ -257,13 +290,50 @@ class Engine(Application[UUID]):
             raise UnknownCase(f"no case {cid}")
         return iter(events)
 
-    def _child(self, parent: Case, workflow: CompiledWorkflow, spec: Any, trigger: str, actor: str, at: datetime) -> Case:
-        data = {
-            key: parent.data.get(value[1:]) if isinstance(value, str) and value.startswith("=") else value
-            for key, value in spec.data.items()
-        }
-        child_workflow = self.catalog.get(spec.workflow)
-        return Case.begin(child_workflow, data=data, parameters=None, actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id))
+    def _spawn(self, parent: Case, transition: Any, actor: str, at: datetime) -> list[Case]:
+        """The child case a transition starts, linked both ways (saved with the parent, atomically)."""
+        if transition is None or transition.starts is None:
+            return []
+        spec = transition.starts
+        child = Case.begin(
+            self.catalog.get(spec.workflow), data=_copy(spec.data, parent.data), parameters=None,
+            actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id),
+        )
+        parent.link_child(child.id, child.key, transition.trigger, actor=actor, at=at)
+        return [child]
+
+    def _catch_up(self) -> None:
+        self._follower.follow(self.recorder, self.mapper)
+
+    def _react_to_children(self) -> None:
+        """Let parents react to what their children did; reactions may start more children, so loop."""
+        if self._reacting:
+            return
+        self._reacting = True
+        try:
+            while True:
+                self._catch_up()
+                pending = self._children.take()
+                if not pending:
+                    return
+                for job in pending:
+                    self._react(job)
+        finally:
+            self._reacting = False
+
+    def _react(self, job: PendingReaction) -> None:
+        def attempt() -> None:
+            parent, workflow = self._load(job.parent_id)
+            child = self.repository.get(job.child_id, version=job.child_version)
+            transition = parent.react(
+                workflow, job.reaction, _copy(job.reaction.data, child.data),
+                child_id=job.child_id, child_version=job.child_version, at=job.effective_at,
+            )
+            if parent.pending_events:
+                self._save(parent, *self._spawn(parent, transition, f"child:{job.child_id}", parent.effective_at))
+                log.info("case.reacted", case_id=str(parent.id), workflow=parent.key, child_id=str(job.child_id), reaction=job.reaction.id, state=parent.state)
+
+        self._retrying(attempt)
 
     def _save(self, *cases: Case) -> None:
         try:
@@ -299,6 +369,18 @@ class Engine(Application[UUID]):
             last_effective_at=case.effective_at,
             as_of=as_of,
         )
+
+
+def _copy(spec: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """Data for another case: '=field' copies the source's field (left out when it has none), anything else is literal."""
+    copied = {}
+    for key, value in spec.items():
+        if isinstance(value, str) and value.startswith("="):
+            if source.get(value[1:]) is not None:
+                copied[key] = source[value[1:]]
+        else:
+            copied[key] = value
+    return copied
 
 
 __all__ = ["Engine", "SYSTEM_ACTOR"]

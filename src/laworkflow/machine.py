@@ -17,7 +17,7 @@ from transitions import Machine
 from transitions.core import EventData
 
 from .calendar import WorkingCalendar, calendar_for
-from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Timer, Transition
+from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
 from .durations import DueRule, parse_due
 from .errors import DurationError, GuardFailed, InvalidData, TriggerNotAllowed
 from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
@@ -113,6 +113,7 @@ class CompiledWorkflow:
     timers_by_state: dict[str, list[Timer]] = field(default_factory=dict)
     deadlines_set_by: dict[str, list[Deadline]] = field(default_factory=dict)
     deadlines_met_by: dict[str, list[Deadline]] = field(default_factory=dict)
+    reactions_to: dict[str, list[Reaction]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -202,6 +203,9 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
         for trigger in deadline.set_by:
             set_by.setdefault(trigger, []).append(deadline)
         met_by.setdefault(deadline.met_by, []).append(deadline)
+    reactions: dict[str, list[Reaction]] = {}
+    for reaction in definition.reactions:
+        reactions.setdefault(reaction.child, []).append(reaction)
     return CompiledWorkflow(
         definition=definition,
         content_hash=definition.content_hash(),
@@ -212,4 +216,5 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
         timers_by_state=timers,
         deadlines_set_by=set_by,
         deadlines_met_by=met_by,
+        reactions_to=reactions,
     )

@@ -27,7 +27,7 @@ def _known(names: Any) -> str:
 
 
 def check_definition(definition: Definition, guards: GuardRegistry) -> list[tuple[tuple[str | int, ...], str]]:
-    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters)
+    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters, _reactions, _increments)
     return [problem for check in checks for problem in check(definition, guards)]
 
 
@@ -207,6 +207,28 @@ def _deadlines(d: Definition, _: GuardRegistry) -> Found:
         if deadline.met_by not in triggers:
             yield ("deadlines", i, "met_by"), f"unknown trigger {deadline.met_by!r}; triggers: {_known(triggers)}"
         yield from _due_rule(d, deadline.due, ("deadlines", i, "due"))
+        for key in ("target", "earliest"):
+            if getattr(deadline, key) is not None:
+                yield from _due_rule(d, getattr(deadline, key), ("deadlines", i, key))
+
+
+def _reactions(d: Definition, _: GuardRegistry) -> Found:
+    triggers = {t.trigger for t in d.transitions}
+    for i, reaction in enumerate(d.reactions):
+        if reaction.fire not in triggers:
+            yield ("reactions", i, "fire"), f"unknown trigger {reaction.fire!r}; triggers: {_known(triggers)}"
+        if reaction.cites.source not in d.sources:
+            yield ("reactions", i, "cites", "source"), f"unknown source {reaction.cites.source!r}; declared: {_known(d.sources)}"
+
+
+def _increments(d: Definition, _: GuardRegistry) -> Found:
+    fields = d.fields()
+    for i, t in enumerate(d.transitions):
+        for j, name in enumerate(t.increments):
+            if name not in fields:
+                yield ("transitions", i, "increments", j), f"counts unknown field {name!r}; declare it as an integer"
+            elif fields[name].type != "integer":
+                yield ("transitions", i, "increments", j), f"counts field {name!r}, which is a {fields[name].type}, not an integer"
 
 
 def _parameters(d: Definition, _: GuardRegistry) -> Found:

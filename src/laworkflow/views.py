@@ -102,3 +102,15 @@ class CaseCheck(View):
 class VerifyReport(View):
     ok: bool
     cases: list[CaseCheck]
+
+
+@dataclass(frozen=True)
+class RegisterEntry(View):
+    """One authority with one status: since when, through which cases, and what comes next."""
+
+    authority: str
+    nation: str
+    status: str
+    since: datetime
+    cases: list[dict[str, str]]
+    next_due: DueItem | None

@@ -1,0 +1,70 @@
+"""The authority register: which authorities are in follow-up or due re-inspection, since when.
+
+A projection of the event log. A state's `status` label in its definition
+("in follow-up", "due re-inspection", "inspection") says how an authority with
+a case in that state is listed; the label's start is when the case entered it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from .case import Case
+from .catalog import Catalog
+from .projection import Projection
+
+
+@dataclass
+class CaseRow:
+    case_id: UUID
+    authority: str
+    nation: str
+    workflow: str
+    state: str
+    status: str | None
+    since: datetime
+    ended: bool
+
+
+class AuthorityRegister(Projection):
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self.rows: dict[UUID, CaseRow] = {}
+
+    def apply(self, event: Any) -> None:
+        if isinstance(event, Case.Started):
+            workflow = self.catalog.get(event.definition_id, event.definition_version)
+            state = workflow.definition.states[event.state]
+            self.rows[event.originator_id] = CaseRow(
+                event.originator_id,
+                str(event.data.get("authority", "(no authority)")),
+                workflow.definition.calendar,
+                workflow.key,
+                event.state,
+                state.status,
+                event.effective_at,
+                state.terminal,
+            )
+        elif isinstance(event, Case.Transitioned) and event.originator_id in self.rows:
+            row = self.rows[event.originator_id]
+            workflow_id, version = row.workflow.rsplit("@", 1)
+            state = self.catalog.get(workflow_id, int(version)).definition.states[event.target]
+            if state.status != row.status:
+                row.status, row.since = state.status, event.effective_at
+            row.state, row.ended = event.target, state.terminal
+
+    def listed(self, nation: str | None = None, status: str | None = None) -> list[CaseRow]:
+        """Open cases with a status label, optionally for one nation or one status."""
+        return [
+            row
+            for row in self.rows.values()
+            if row.status is not None and not row.ended
+            and (nation is None or row.nation == nation.lower())
+            and (status is None or row.status == status)
+        ]
+
+    def cases_of(self, authority: str) -> list[UUID]:
+        return [row.case_id for row in self.rows.values() if row.authority == authority and not row.ended]
