@@ -316,6 +316,40 @@ def due(
 
 @app.command()
 @refusals
+def register(
+    ctx: typer.Context,
+    nation: Annotated[str | None, typer.Option("--nation", help="england or wales; default both.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status, e.g. 'in follow-up'.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Authorities in follow-up or due re-inspection (any status a workflow lists): since when, and what is next."""
+    with _engine(ctx) as engine:
+        entries = [e.to_dict() for e in engine.register(nation=nation, status=status)]
+    text = "\n".join(
+        f"{e['authority']:<28} {e['nation']:<8} {e['status']:<18} since {e['since'][:10]}  next: "
+        + (f"{e['next_due']['name']} {e['next_due']['due_at'][:10]}" if e["next_due"] else "-")
+        for e in entries
+    )
+    _emit(as_json, {"nation": nation, "status": status, "entries": entries}, text or "no authority listed")
+
+
+@app.command()
+@refusals
+def upcoming(
+    ctx: typer.Context,
+    weeks: Annotated[int, typer.Option("--weeks", min=0, help="How far ahead.")] = 8,
+    now: Annotated[str | None, typer.Option("--from", help="Count from this date instead of today.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every deadline, milestone and timer due in the next N weeks (and any overdue), across all cases."""
+    with _engine(ctx) as engine:
+        items = [i.to_dict() for i in engine.upcoming(weeks, now=now)]
+    text = "\n".join(f"{i['due_at'][:10]}  {i['kind']:<8} {i['name']:<28} {i['workflow']:<28} {i['detail']}" for i in items)
+    _emit(as_json, {"weeks": weeks, "items": items}, text or "nothing due")
+
+
+@app.command()
+@refusals
 def simulate(
     ctx: typer.Context,
     until: Annotated[str | None, typer.Option("--until", help="Run the simulated clock to this date or time.")] = None,
