@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -354,11 +354,17 @@ def simulate(
     ctx: typer.Context,
     until: Annotated[str | None, typer.Option("--until", help="Run the simulated clock to this date or time.")] = None,
     run_all: Annotated[bool, typer.Option("--all", help="Run through every pending timer and deadline.")] = False,
+    national: Annotated[bool, typer.Option("--national", help="Run all 22 Welsh and 153 English authorities through --years of process with seeded random outcomes.")] = False,
+    years: Annotated[int, typer.Option("--years", min=1, max=50, help="With --national: how many years.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="With --national: the random seed (same seed, same story).")] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Move a simulated clock forward, firing timers and recording missed deadlines in due order."""
+    if national:
+        _national(ctx, years, seed, as_json)
+        return
     if (until is None) == (not run_all):
-        raise InvalidData("simulate takes exactly one of --until DATE or --all")
+        raise InvalidData("simulate takes exactly one of --until DATE, --all or --national")
     limit = aware(until) if until else None
     handled: list[dict[str, Any]] = []
     with _engine(ctx) as engine:
@@ -371,6 +377,25 @@ def simulate(
         now = engine.clock.now()
     text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}" for i in handled)
     _emit(as_json, {"clock": now, "handled": handled, "count": len(handled)}, (text + "\n" if text else "") + f"{len(handled)} handled")
+
+
+def _national(ctx: typer.Context, years: int, seed: int, as_json: bool) -> None:
+    from .national import simulate_nation
+
+    start = date(2013, 6, 3)
+    with _engine(ctx, clock=SimulatedClock(start)) as engine:
+        summary = simulate_nation(engine, seed=seed, start=start, years=years).to_dict()
+    lines = [
+        f"{summary['start']} to {summary['end']}, seed {seed}: {summary['authorities']} authorities, "
+        f"{summary['commands']} decisions ({summary['refusals']} refused by guards), {summary['events']} events",
+        "cases started:",
+        *(f"  {k:<40} {v}" for k, v in summary["cases_started"].items()),
+        "where they ended up:",
+        *(f"  {w:<40} " + ", ".join(f"{s} {n}" for s, n in states.items()) for w, states in summary["final_states"].items()),
+        "register now: " + (", ".join(f"{s} {n}" for s, n in summary["register"].items()) or "nobody listed"),
+        "deadlines: " + ", ".join(f"{s} {n}" for s, n in summary["deadlines"].items()),
+    ]
+    _emit(as_json, summary, "\n".join(lines))
 
 
 @app.command()

@@ -110,6 +110,10 @@ class Transition(Strict):
     increments: list[Name] = Field(
         default_factory=list, description="Integer fields this transition adds one to (a missing field counts as 0)."
     )
+    weight: float = Field(
+        default=1.0, gt=0,
+        description="How often a simulation takes this transition, relative to the others from the same state; no effect on real cases.",
+    )
     cites: Citation
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

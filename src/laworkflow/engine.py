@@ -205,6 +205,7 @@ class Engine(Application[UUID]):
                         data={k: v.model_dump(exclude_defaults=True) for k, v in transition.data.items()},
                         guards=[describe(g) if hasattr(g, "op") else f"{g.function}()" for g in transition.guards],
                         cites=f"{transition.cites.source} {transition.cites.para}",
+                        weight=transition.weight,
                     )
                 )
         return found

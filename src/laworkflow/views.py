@@ -75,6 +75,7 @@ class AllowedTrigger(View):
     data: dict[str, Any]
     guards: list[str]
     cites: str
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, order=True)
