@@ -48,7 +48,7 @@ from laworkflow import Catalog, Engine, SimulatedClock, store_env
 from laworkflow.case import Case
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW = "ofsted-laassi"
+WORKFLOW = "ofsted-laassi@1"
 START = "2013-06-03"  # a Monday; on site from the following Monday, within 5 working days
 READS_PER_CASE = 20
 

@@ -29,7 +29,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 DEFINITION_FILE = WORKFLOWS / "ofsted-laassi-2013.yaml"
-WORKFLOW = "ofsted-laassi"
+WORKFLOW = "ofsted-laassi@1"  # the May 2013 framework, whatever date a test runs at
+WORKFLOW_ID = "ofsted-laassi"
 
 CASE_KEYS = {
     "id", "workflow", "version", "definition_hash", "state", "ended", "data", "parameters",
@@ -214,7 +215,7 @@ def test_demo_ends_with_reinspection_and_both_letter_deadlines_met(demo: Demo) -
     """`demo --json` runs the Norfolk example to a linked re-inspection with the letter deadlines met on time."""
     case = demo.case
     assert set(case) == CASE_KEYS
-    assert case["workflow"] == WORKFLOW
+    assert case["workflow"] == WORKFLOW_ID and case["version"] == 1
     assert case["state"] == "reinspection_arranged"
     assert case["ended"] is True  # terminal in the definition
     assert case["parent"] is None
@@ -252,7 +253,7 @@ def test_start_then_fire_moves_state_and_show_has_the_documented_shape(noticed: 
     view = ok_json(noticed.db, "show", noticed.case_id)
     assert set(view) == CASE_KEYS
     assert view["id"] == noticed.case_id
-    assert view["workflow"] == WORKFLOW
+    assert view["workflow"] == WORKFLOW_ID
     assert view["version"] == DEFINITION["version"]
     assert HEX64.match(view["definition_hash"])
     assert view["state"] == "notice_given"
@@ -421,10 +422,11 @@ def test_verify_json_reports_each_case(demo: Demo) -> None:
 
 
 def test_definitions_list_shows_the_shipped_workflow(demo: Demo) -> None:
-    """`definitions list --json` lists the shipped workflow with its counts of states and transitions."""
+    """`definitions list --json` lists every shipped workflow file, the 2013 one with its counts of states and transitions."""
     rows = ok_json(demo.db, "definitions", "list")["definitions"]
-    assert [(r["id"], r["version"]) for r in rows] == [(DEFINITION["id"], DEFINITION["version"])]
-    row = rows[0]
+    shipped = [path for path in WORKFLOWS.glob("*.yaml")]
+    assert len(rows) == len(shipped)
+    (row,) = [r for r in rows if (r["id"], r["version"]) == (DEFINITION["id"], DEFINITION["version"])]
     assert row["states"] == len(DEFINITION["states"])
     assert row["transitions"] == len(DEFINITION["transitions"])
     assert row["calendar"] == "england" and row["inspectorate"] == "Ofsted"
@@ -437,7 +439,7 @@ def test_definitions_show_gives_the_definition_in_full(demo: Demo) -> None:
     document = ok_json(demo.db, "definitions", "show", WORKFLOW)
     definition = document["definition"]
     assert HEX64.match(document["content_hash"])
-    assert definition["id"] == WORKFLOW and definition["initial"] == DEFINITION["initial"]
+    assert definition["id"] == WORKFLOW_ID and definition["initial"] == DEFINITION["initial"]
     assert set(definition["states"]) == set(DEFINITION["states"])
     assert [t["trigger"] for t in definition["transitions"]] == [t["trigger"] for t in DEFINITION["transitions"]]
     assert [d["id"] for d in definition["deadlines"]] == [d["id"] for d in DEFINITION["deadlines"]]

@@ -37,7 +37,7 @@ def value_for(spec: DataField, today: date) -> st.SearchStrategy:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_trigger_sequences_stay_inside_the_definition(data):
-    workflow = CATALOG.get("ofsted-laassi")
+    workflow = CATALOG.get("ofsted-laassi", 1)
     definition = workflow.definition
     edges = {(s, t.trigger, t.target(s)) for t in definition.transitions for s in t.source}
     triggers = sorted({t.trigger for t in definition.transitions})

@@ -9,6 +9,7 @@ started on it is refused rather than silently applied to them.
 from __future__ import annotations
 
 import os
+from datetime import date
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -94,11 +95,19 @@ class Catalog:
     def __iter__(self):
         return iter(sorted(self._compiled.values(), key=lambda w: (w.definition.id, w.definition.version)))
 
-    def get(self, definition_id: str, version: int | None = None) -> CompiledWorkflow:
-        """The given version, or the latest when none is named."""
+    def get(self, definition_id: str, version: int | None = None, *, on: date | None = None) -> CompiledWorkflow:
+        """The given version (`id@version` names one too); else the one in force `on` a day; else the latest."""
+        if "@" in definition_id and version is None:
+            definition_id, _, number = definition_id.partition("@")
+            if not number.isdigit():
+                raise UnknownDefinition(f"cannot read version {number!r} in {definition_id}@{number}; write id@N, e.g. ofsted-laassi@1")
+            version = int(number)
         versions = sorted(v for (i, v) in self._compiled if i == definition_id)
         if not versions:
             raise UnknownDefinition(f"unknown workflow {definition_id!r}; known: {', '.join(self.ids()) or '(none)'}")
+        if version is None and on is not None:
+            in_force = [v for v in versions if (self._compiled[(definition_id, v)].definition.in_force_from or date.min) <= on]
+            version = in_force[-1] if in_force else versions[0]
         if version is None:
             version = versions[-1]
         if version not in versions:

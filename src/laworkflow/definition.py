@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
@@ -209,6 +210,10 @@ class Definition(Strict):
     title: str = Field(min_length=1)
     inspectorate: str = Field(min_length=1)
     calendar: Literal["england", "wales"]
+    in_force_from: date | None = Field(
+        default=None,
+        description="The day this version starts to apply: a case started on or after it (naming no version) runs on it.",
+    )
     description: str = ""
     sources: dict[Name, Source] = Field(min_length=1)
     parameters: dict[Name, Parameter] = Field(default_factory=dict)

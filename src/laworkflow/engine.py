@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError
 
 from .case import SYSTEM_ACTOR, Case, stored_digest
 from .catalog import Catalog
-from .clock import Clock, SystemClock, aware
-from .due_index import DueIndex
+from .clock import Clock, SystemClock, aware, uk_date
+from .due_store import DueStore, due_store_for
 from .followup import ChildFollower, PendingReaction
 from .projection import Follower
 from .register import AuthorityRegister
@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
 RETRIES = 5
+REACTIONS = "reactions"
+_STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD")
 
 
 class Engine(Application[UUID]):
@@ -45,14 +47,22 @@ class Engine(Application[UUID]):
     # Cached cases are fast-forwarded from the store on every load, so several nodes stay consistent.
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
-    def __init__(self, catalog: Catalog, *, clock: Clock | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        clock: Clock | None = None,
+        env: dict[str, str] | None = None,
+        due_store: DueStore | None = None,
+    ):
         super().__init__(env=env)
         self.catalog = catalog
         self.clock = clock or SystemClock()
-        self._due = DueIndex()
-        self._children = ChildFollower(catalog)
+        self.due_store = due_store or due_store_for({key: self.env.get(key) or "" for key in _STORE_KEYS})
+        self._children = ChildFollower(catalog, self._describe)
+        self._reactions_position: int | None = None
         self._register = AuthorityRegister(catalog)
-        self._follower = Follower(self._due, self._children, self._register)
+        self._register_follower = Follower(self._register)
         self._reacting = False
 
     # ------------------------------------------------------------------ commands
@@ -68,8 +78,8 @@ class Engine(Application[UUID]):
         parameters: dict[str, Any] | None = None,
         case_id: UUID | None = None,
     ) -> UUID:
-        compiled = self.catalog.get(workflow, version)
         moment = self._moment(at)
+        compiled = self.catalog.get(workflow, version, on=uk_date(moment))
         case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=case_id or uuid4())
         self._save(case)
         log.info("case.started", case_id=str(case.id), workflow=compiled.key, actor=actor, effective_at=moment.isoformat())
@@ -146,20 +156,25 @@ class Engine(Application[UUID]):
         handled = 0
         while True:
             self._catch_up()
-            item = self._due.first(limit)
+            item = self.due_store.first(limit)
             if item is None or (max_items is not None and handled >= max_items):
                 return handled
             advance = getattr(self.clock, "advance_to", None)
             if advance is not None:
                 advance(item.due_at)
             at = max(item.due_at, self.clock.now())
-            if item.kind == "timer":
-                self.fire_timer(item.case_id, item.name, at=at)
-            else:
-                self.record_missed_deadlines(item.case_id, at=at)
+            self.handle(item, at=at)
             handled += 1
             if on_fire is not None:
                 on_fire(item)
+
+    def handle(self, item: DueItem, *, at: datetime | str | None = None) -> None:
+        """Act on one due item — fire the timer, or record the deadline missed — then drop it from the index."""
+        if item.kind == "timer":
+            self.fire_timer(item.case_id, item.name, at=at)
+        else:
+            self.record_missed_deadlines(item.case_id, at=at)
+        self.due_store.done(item)
 
     # ------------------------------------------------------------------- queries
 
@@ -212,7 +227,7 @@ class Engine(Application[UUID]):
 
     def due(self, before: datetime | str | None = None) -> list[DueItem]:
         self._catch_up()
-        return self._due.due(aware(before) if before is not None else None)
+        return self.due_store.due(aware(before) if before is not None else None)
 
     def upcoming(self, weeks: int, *, now: datetime | str | None = None) -> list[DueItem]:
         """Every timer, deadline and milestone due in the next `weeks` weeks (and any overdue), across all cases."""
@@ -221,13 +236,14 @@ class Engine(Application[UUID]):
     def register(self, *, nation: str | None = None, status: str | None = None) -> list[RegisterEntry]:
         """Authorities listed by status ("in follow-up", "due re-inspection", …): since when, and what is next."""
         self._catch_up()
+        self._register_follower.follow(self.recorder, self.mapper)
         grouped: dict[tuple[str, str], list[Any]] = {}
         for row in self._register.listed(nation, status):
             grouped.setdefault((row.authority, row.status), []).append(row)
         entries = []
         for (authority, label), rows in sorted(grouped.items()):
             open_cases = set(self._register.cases_of(authority))
-            upcoming = [item for item in self._due.due() if item.case_id in open_cases]
+            upcoming = [item for item in self.due_store.due() if item.case_id in open_cases]
             entries.append(
                 RegisterEntry(
                     authority=authority,
@@ -241,8 +257,9 @@ class Engine(Application[UUID]):
         return entries
 
     def case_ids(self) -> list[UUID]:
-        self._catch_up()
-        return list(self._due.workflows)
+        """Every case, in the order they started."""
+        self._register_follower.follow(self.recorder, self.mapper)
+        return list(self._register.rows)
 
     def verify(self, case_id: UUID | str | None = None) -> VerifyReport:
         """Recompute every event's digest and the chain between them; report each case's head hash."""
@@ -297,30 +314,48 @@ class Engine(Application[UUID]):
             return []
         spec = transition.starts
         child = Case.begin(
-            self.catalog.get(spec.workflow), data=_copy(spec.data, parent.data), parameters=None,
+            self.catalog.get(spec.workflow, on=uk_date(at)), data=_copy(spec.data, parent.data), parameters=None,
             actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id),
         )
         parent.link_child(child.id, child.key, transition.trigger, actor=actor, at=at)
         return [child]
 
     def _catch_up(self) -> None:
-        self._follower.follow(self.recorder, self.mapper)
+        self.due_store.catch_up(self.recorder, self.mapper)
+
+    def _describe(self, case_id: UUID) -> tuple[str, int, UUID | None]:
+        started = next(iter(self.events.get(case_id, lte=1)))
+        return started.definition_id, started.definition_version, UUID(started.parent_id) if started.parent_id else None
 
     def _react_to_children(self) -> None:
-        """Let parents react to what their children did; reactions may start more children, so loop."""
+        """Let parents react to what their children did, from the last position this engine handled.
+
+        The position is kept beside the timer index; a crash before it is saved
+        means some reactions are looked at again, and the parents' records of
+        what they already reported make that harmless.
+        """
         if self._reacting:
             return
         self._reacting = True
         try:
+            if self._reactions_position is None:
+                self._reactions_position = self.due_store.position(REACTIONS)
             while True:
-                self._catch_up()
-                pending = self._children.take()
-                if not pending:
+                notifications = self.recorder.select_notifications(self._reactions_position + 1, 500)
+                if not notifications:
                     return
-                for job in pending:
-                    self._react(job)
+                for notification in notifications:
+                    self._children.apply(self.mapper.to_domain_event(notification))
+                    for job in self._children.take():
+                        self._react(job)
+                self._reactions_position = notifications[-1].id
+                self.due_store.set_position(REACTIONS, self._reactions_position)
         finally:
             self._reacting = False
+
+    def close(self) -> None:
+        self.due_store.close()
+        super().close()
 
     def _react(self, job: PendingReaction) -> None:
         def attempt() -> None:

@@ -8,6 +8,7 @@ the log after a restart (or on another node) fires nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,26 +29,40 @@ class PendingReaction:
     effective_at: datetime
 
 
-class ChildFollower(Projection):
-    """Turns child transitions into reactions the parent has still to take."""
+Describe = Callable[[UUID], tuple[str, int, "UUID | None"]]
 
-    def __init__(self, catalog: Catalog):
+
+class ChildFollower(Projection):
+    """Turns child transitions into reactions the parent has still to take.
+
+    It needs no history: what it must know of a case (workflow, version,
+    parent) it asks `describe`, which reads the case's first event, and keeps.
+    """
+
+    def __init__(self, catalog: Catalog, describe: Describe):
         self.catalog = catalog
+        self.describe = describe
         self.cases: dict[UUID, tuple[str, int, UUID | None]] = {}  # case -> (workflow id, version, parent)
         self.pending: list[PendingReaction] = []
+
+    def _case(self, case_id: UUID) -> tuple[str, int, UUID | None]:
+        if case_id not in self.cases:
+            self.cases[case_id] = self.describe(case_id)
+        return self.cases[case_id]
 
     def apply(self, event: Any) -> None:
         if isinstance(event, Case.Started):
             parent = UUID(event.parent_id) if event.parent_id else None
             self.cases[event.originator_id] = (event.definition_id, event.definition_version, parent)
-        elif isinstance(event, Case.Transitioned):
-            child = self.cases.get(event.originator_id)
-            if child is None or child[2] is None or child[2] not in self.cases:
+        elif isinstance(event, Case.Transitioned) and event.source != event.target:
+            child = self._case(event.originator_id)
+            if child[2] is None:
                 return
-            parent_id, version = child[2], self.cases[child[2]][1]
-            parent_workflow = self.catalog.get(self.cases[parent_id][0], version)
+            parent_id = child[2]
+            parent_id_workflow, parent_version, _ = self._case(parent_id)
+            parent_workflow = self.catalog.get(parent_id_workflow, parent_version)
             for reaction in parent_workflow.reactions_to.get(child[0], []):
-                if event.target in reaction.reaches and event.source != event.target:
+                if event.target in reaction.reaches:
                     self.pending.append(
                         PendingReaction(parent_id, event.originator_id, event.originator_version, reaction, event.effective_at)
                     )
