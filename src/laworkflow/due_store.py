@@ -178,7 +178,7 @@ class SQLDueStore(DueStore):
         ids = {str(e.originator_id) for e in events if not isinstance(e, Case.Started)}
         found: dict[UUID, str] = {}
         for case_id in ids:
-            cursor.execute(self._sql("SELECT workflow FROM lw_cases WHERE case_id = ?"), (case_id,))
+            cursor.execute(self._sql("SELECT workflow FROM lw_cases WHERE case_id = ?"), (self._id(UUID(case_id)),))
             row = cursor.fetchone()
             if row:
                 found[UUID(case_id)] = row[0]
@@ -206,14 +206,20 @@ class SQLDueStore(DueStore):
         from .case import Case  # noqa: F401  (events decoded above)
 
         for case_id, workflow in changes.workflows.items():
-            cursor.execute(self._upsert_case, (str(case_id), workflow))
+            cursor.execute(self._sql(self._upsert_case), self._case_values(case_id, workflow))
         for case_id, kind, name in changes.drops:
-            cursor.execute(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), (str(case_id), kind, name))
+            cursor.execute(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), (self._id(case_id), kind, name))
         for item in changes.puts.values():
-            cursor.execute(self._upsert_due, self._values(item))
+            cursor.execute(self._sql(self._upsert_due), self._values(item))
 
     def _values(self, item: DueItem) -> tuple[Any, ...]:
         return _row(item)
+
+    def _id(self, case_id: UUID) -> Any:
+        return str(case_id)
+
+    def _case_values(self, case_id: UUID, workflow: str) -> tuple[Any, ...]:
+        return (self._id(case_id), workflow)
 
     def due(self, before: datetime | None = None) -> list[DueItem]:
         with self._lock, self._transaction() as cursor:
@@ -237,7 +243,7 @@ class SQLDueStore(DueStore):
 
     def done(self, item: DueItem) -> None:
         with self._lock, self._transaction() as cursor:
-            cursor.execute(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), (str(item.case_id), item.kind, item.name))
+            cursor.execute(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), (self._id(item.case_id), item.kind, item.name))
 
     def position(self, name: str = TRACKING) -> int:
         with self._lock, self._transaction() as cursor:
@@ -253,7 +259,7 @@ class SQLDueStore(DueStore):
         return int(row[0]) if row else 0
 
     def _write_position(self, cursor: Any, name: str, position: int) -> None:
-        cursor.execute(self._upsert_position, (name, position))
+        cursor.execute(self._sql(self._upsert_position), (name, position))
 
     def reset(self) -> None:
         with self._lock, self._transaction(lock_position=True) as cursor:
@@ -361,6 +367,9 @@ class PostgresDueStore(SQLDueStore):
 
     def _values(self, item: DueItem) -> tuple[Any, ...]:
         return (item.case_id, item.kind, item.name, item.due_at, item.workflow, item.detail)
+
+    def _id(self, case_id: UUID) -> Any:
+        return case_id
 
     @contextmanager
     def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:
