@@ -400,6 +400,25 @@ def _national(ctx: typer.Context, years: int, seed: int, as_json: bool) -> None:
 
 @app.command()
 @refusals
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address the HTTP API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port of the HTTP API.")] = 8000,
+    http: Annotated[bool, typer.Option("--http/--no-http", help="Serve the HTTP API beside the scheduler.")] = True,
+    poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between looks at the index for work others armed.")] = 5.0,
+) -> None:
+    """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
+    from .service import open_engine, serve as run_service
+
+    engine = open_engine(_catalog(ctx), ctx.obj.store)
+    try:
+        run_service(engine, host=host, port=port, http=http, poll_seconds=poll)
+    finally:
+        engine.close()
+
+
+@app.command()
+@refusals
 def verify(ctx: typer.Context, case: Annotated[str | None, typer.Argument()] = None, as_json: JsonFlag = False) -> None:
     """Prove no stored event was altered: recompute every digest and the chain; exit 1 if any fails."""
     with _engine(ctx) as engine:
@@ -429,6 +448,9 @@ def demo(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     typer.echo("\n" + _case_text(view))
     for child in children:
         typer.echo("\n" + _case_text(child))
+
+
+from .risk_cli import risk_app; app.add_typer(risk_app, name="risk")  # noqa: E402, E702 - risk_cli imports this module's helpers lazily
 
 
 def run() -> None:  # pragma: no cover - console entry point

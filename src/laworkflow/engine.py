@@ -36,6 +36,7 @@ T = TypeVar("T")
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
 RETRIES = 5
 REACTIONS = "reactions"
+REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
 _STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD")
 
 
@@ -64,6 +65,7 @@ class Engine(Application[UUID]):
         self._register = AuthorityRegister(catalog)
         self._register_follower = Follower(self._register)
         self._reacting = False
+        self._closed = False
 
     # ------------------------------------------------------------------ commands
 
@@ -330,9 +332,10 @@ class Engine(Application[UUID]):
     def _react_to_children(self) -> None:
         """Let parents react to what their children did, from the last position this engine handled.
 
-        The position is kept beside the timer index; a crash before it is saved
-        means some reactions are looked at again, and the parents' records of
-        what they already reported make that harmless.
+        The position is kept beside the timer index, saved after any reaction
+        and otherwise every few hundred events; a crash before it is saved means
+        some events are looked at again, and the parents' records of what they
+        already reported make that harmless.
         """
         if self._reacting:
             return
@@ -340,20 +343,31 @@ class Engine(Application[UUID]):
         try:
             if self._reactions_position is None:
                 self._reactions_position = self.due_store.position(REACTIONS)
+            saved = self._reactions_position
             while True:
                 notifications = self.recorder.select_notifications(self._reactions_position + 1, 500)
                 if not notifications:
-                    return
+                    break
                 for notification in notifications:
                     self._children.apply(self.mapper.to_domain_event(notification))
-                    for job in self._children.take():
+                    pending = self._children.take()
+                    for job in pending:
                         self._react(job)
+                    if pending:
+                        saved = -1  # a reaction happened: save the position before returning
                 self._reactions_position = notifications[-1].id
+                if len(notifications) < 500:
+                    break
+            if saved == -1 or self._reactions_position - saved >= REACTIONS_SAVE_EVERY:
                 self.due_store.set_position(REACTIONS, self._reactions_position)
         finally:
             self._reacting = False
 
     def close(self) -> None:
+        """Save the reactions position and release connections; safe to call twice."""
+        if self._reactions_position is not None and not self._closed:
+            self.due_store.set_position(REACTIONS, self._reactions_position)
+        self._closed = True
         self.due_store.close()
         super().close()
 
