@@ -40,15 +40,28 @@ def _postgres_database() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture
+def opened_engines() -> Iterator[list[Engine]]:
+    """Engines a test opened; closed before its store goes away, whatever order fixtures were asked for in."""
+    engines: list[Engine] = []
+    yield engines
+    for engine in engines:
+        engine.close()
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, opened_engines: list[Engine]) -> Iterator[str]:
     """Each store the engine supports, so one contract runs against all of them."""
     if request.param == "memory":
         yield "memory:"
     elif request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'events.sqlite'}"
     else:
-        yield from _postgres_database()
+        database = _postgres_database()
+        yield next(database)
+        for engine in opened_engines:
+            engine.close()
+        next(database, None)
 
 
 @pytest.fixture
@@ -57,15 +70,12 @@ def sqlite_store(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_engine(catalog: Catalog):
+def make_engine(catalog: Catalog, opened_engines: list[Engine]):
     """Open engines on a store with a simulated clock; all are closed after the test."""
-    opened: list[Engine] = []
 
     def make(store: str = "memory:", start: str = "2013-06-03T09:00:00+01:00") -> Engine:
         engine = Engine(catalog, clock=SimulatedClock(start), env=store_env(store))
-        opened.append(engine)
+        opened_engines.append(engine)
         return engine
 
-    yield make
-    for engine in opened:
-        engine.close()
+    return make

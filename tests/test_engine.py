@@ -304,7 +304,7 @@ class TestTimersFireOnce:
         case = first.start(OFSTED, START, actor="hmci", at="2013-06-03")
         first.fire(case, "give_notice", {"on_site_start": "2013-06-10", **TEAM}, actor="o", at="2013-06-05")
         stale: Case = second.repository.get(case)
-        workflow = second.catalog.get(OFSTED)
+        workflow = second.catalog.get(OFSTED, 1)
         assert first.fire_timer(case, "notice_ends", at="2013-06-10T08:00") is True
         assert stale.fire_timer(workflow, "notice_ends", at=second._moment("2013-06-10T08:00")) is True
         with pytest.raises(ConcurrentChange):

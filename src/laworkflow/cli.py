@@ -354,7 +354,7 @@ def simulate(
     ctx: typer.Context,
     until: Annotated[str | None, typer.Option("--until", help="Run the simulated clock to this date or time.")] = None,
     run_all: Annotated[bool, typer.Option("--all", help="Run through every pending timer and deadline.")] = False,
-    national: Annotated[bool, typer.Option("--national", help="Run all 22 Welsh and 153 English authorities through --years of process with seeded random outcomes.")] = False,
+    national: Annotated[bool, typer.Option("--national", help="Run all 22 Welsh and 152 English authorities through --years of process with seeded random outcomes.")] = False,
     years: Annotated[int, typer.Option("--years", min=1, max=50, help="With --national: how many years.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="With --national: the random seed (same seed, same story).")] = 1,
     as_json: JsonFlag = False,

@@ -365,9 +365,11 @@ class Engine(Application[UUID]):
 
     def close(self) -> None:
         """Save the reactions position and release connections; safe to call twice."""
-        if self._reactions_position is not None and not self._closed:
-            self.due_store.set_position(REACTIONS, self._reactions_position)
+        if self._closed:
+            return
         self._closed = True
+        if self._reactions_position is not None:
+            self.due_store.set_position(REACTIONS, self._reactions_position)
         self.due_store.close()
         super().close()
 

@@ -40,7 +40,7 @@ class Authority:
 
 
 def authorities() -> list[Authority]:
-    """The 153 English and 22 Welsh authorities shipped as reference data."""
+    """The 152 English local authorities with education functions (DfE list, 2015) and the 22 Welsh principal councils."""
     text = resources.files("laworkflow").joinpath("reference/authorities.csv").read_text(encoding="utf-8")
     return [Authority(row["code"], row["name"], row["nation"]) for row in csv.DictReader(text.splitlines())]
 
