@@ -180,10 +180,12 @@ class NationalSimulation:
         if kind == "enum":
             return self.random.choice(spec.choices or [""])
         if kind == "list":
-            pool = spec.choices or ["item"]
+            size = self.random.randint(max(spec.min_items or 1, 1), 8)
+            if not spec.choices:
+                return [f"item {n}" for n in range(1, size + 1)]
             if self.random.random() < 0.5:  # everything: what guards asking for "all of these" need
-                return list(pool)
-            return self.random.sample(pool, k=min(len(pool), max(spec.min_items or 1, self.random.randint(1, 3))))
+                return list(spec.choices)
+            return self.random.sample(spec.choices, k=min(len(spec.choices), size))
         if kind == "boolean":
             return self.random.random() < 0.5
         if kind in ("integer", "number"):
