@@ -157,11 +157,13 @@ class NationalSimulation:
         view = self.engine.get(case_id)
         if view.ended:
             return
-        if view.timers:  # a timer will move it; look again after it is due
-            due = min(aware(t["due_at"]) for t in view.timers.values())
-            self._push(max(due, moment) + timedelta(hours=12), "act", case_id)
-            return
         options = self.engine.allowed_triggers(case_id)
+        if view.timers:  # a timer will move it on; meanwhile only steps that stay in the state
+            options = [o for o in options if o.to == view.state]
+            due = min(aware(t["due_at"]) for t in view.timers.values())
+            if not options or self.random.random() < 0.5:
+                self._push(max(due, moment) + timedelta(hours=12), "act", case_id)
+                return
         for _ in range(12):
             if not options:
                 break
