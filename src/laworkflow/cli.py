@@ -450,7 +450,12 @@ def demo(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo("\n" + _case_text(child))
 
 
-from .risk_cli import risk_app; app.add_typer(risk_app, name="risk")  # noqa: E402, E702 - risk_cli imports this module's helpers lazily
+# Sub-apps import this module's helpers lazily, inside their commands, so mounting them here makes no cycle.
+from .keys_cli import keys_app  # noqa: E402
+from .risk_cli import risk_app  # noqa: E402
+
+app.add_typer(risk_app, name="risk")
+app.add_typer(keys_app, name="keys")
 
 
 def run() -> None:  # pragma: no cover - console entry point

@@ -57,6 +57,11 @@ def _unit_of(word: str) -> str:
     return word if word.endswith("s") else word + "s"
 
 
+# Nothing in an inspection process runs for fifty years: a longer duration is a
+# typing error, and refusing it keeps working-day arithmetic from running for ever.
+_LONGEST = {"working_days": 13_000, "days": 18_300, "weeks": 2_600, "months": 600}
+
+
 @dataclass(frozen=True)
 class Duration:
     """A length of time in the handbook's own unit, kept unconverted because
@@ -73,6 +78,11 @@ class Duration:
         if self.unit not in _UNITS:
             valid = ", ".join(repr(u) for u in _UNITS)
             raise DurationError(f"unknown duration unit {self.unit!r}: expected one of {valid}")
+        if self.amount > _LONGEST[self.unit]:
+            raise DurationError(
+                f"duration {self.amount} {self.unit.replace('_', ' ')} is longer than any process runs "
+                f"(at most {_LONGEST[self.unit]}, about 50 years)"
+            )
 
     def _shift(self, d: date, sign: int, calendar: WorkingCalendar) -> date:
         n = sign * self.amount

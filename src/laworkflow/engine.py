@@ -97,11 +97,16 @@ class Engine(Application[UUID]):
         actor: str,
         at: datetime | str | None = None,
     ) -> CaseView:
-        """Take a trigger on a case; a transition that `starts` a child saves both cases together."""
-        moment = self._moment(at)
+        """Take a trigger on a case; a transition that `starts` a child saves both cases together.
+
+        With no `at`, "now" is read on each attempt and never taken as earlier
+        than the case's last event, so neither a retry after another node's
+        write nor a node whose clock runs a little behind is refused for it.
+        """
 
         def attempt() -> Case:
             case, workflow = self._load(case_id)
+            moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
             transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
             self._save(case, *self._spawn(case, transition, actor, moment))
             return case
@@ -301,12 +306,14 @@ class Engine(Application[UUID]):
             case: Case = self.repository.get(cid)
         except AggregateNotFoundError:
             raise UnknownCase(f"no case {cid}") from None
+        if not isinstance(case, Case):
+            raise UnknownCase(f"no case {cid} (that id belongs to a {type(case).__name__})")
         return case, self.catalog.pinned(case.definition_id, case.definition_version, case.definition_hash)
 
     def _events(self, case_id: UUID | str) -> Iterator[Any]:
         cid = self._uuid(case_id)
         events = list(self.events.get(cid))
-        if not events:
+        if not events or not isinstance(events[0], Case.Started):
             raise UnknownCase(f"no case {cid}")
         return iter(events)
 
