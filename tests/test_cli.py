@@ -359,7 +359,10 @@ def test_an_unmet_letter_deadline_shows_as_missed_once_its_day_is_over(noticed_c
     assert left["deadlines"]["letter_published"]["due_date"] == "2024-04-23"
 
     late_on_the_day = ok_json(noticed_copy, "simulate", "--until", "2024-04-16T23:00")
-    assert late_on_the_day["handled"] == [] and late_on_the_day["count"] == 0
+    # Only the reminders (parameter reminder_lead, 5 working days before each deadline):
+    # Tue 9 April for the letter (15, 12, 11, 10, 9 April) and Tue 16 April for publication.
+    reminders = [(i["kind"], i["name"], i["due_at"][:10]) for i in late_on_the_day["handled"]]
+    assert reminders == [("reminder", "letter_sent", "2024-04-09"), ("reminder", "letter_published", "2024-04-16")]
 
     next_day = ok_json(noticed_copy, "simulate", "--until", "2024-04-17")
     assert [(i["kind"], i["name"]) for i in next_day["handled"]] == [("deadline", "letter_sent")]

@@ -126,6 +126,7 @@ class Case(Aggregate):
         met_by: str
         target_date: str | None
         earliest_date: str | None
+        remind_on: str | None
 
         def change(self, case: Case) -> None:
             entry = {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"}
@@ -434,9 +435,13 @@ class _Plan:
             due_date = self._resolve(deadline.due, at, what).isoformat()
             target = self._resolve(deadline.target, at, what).isoformat() if deadline.target else None
             earliest = self._resolve(deadline.earliest, at, what).isoformat() if deadline.earliest else None
+            remind_on = None
+            if deadline.remind_before:
+                lead = self.workflow.duration(deadline.remind_before, self.parameters)
+                remind_on = lead.before(date.fromisoformat(due_date), self.workflow.calendar).isoformat()
             self.add(
                 "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=deadline.met_by,
-                target_date=target, earliest_date=earliest,
+                target_date=target, earliest_date=earliest, remind_on=remind_on,
             )
             self.deadlines[deadline.id] = {"due_date": due_date, "status": "pending", "earliest_date": earliest}
 

@@ -406,13 +406,14 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port of the HTTP API.")] = 8000,
     http: Annotated[bool, typer.Option("--http/--no-http", help="Serve the HTTP API beside the scheduler.")] = True,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between looks at the index for work others armed.")] = 5.0,
+    webhook: Annotated[list[str] | None, typer.Option("--webhook", help="POST every notification (timer fired, deadline missed or approaching) here as JSON; repeatable.")] = None,
 ) -> None:
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
     from .service import open_engine, serve as run_service
 
     engine = open_engine(_catalog(ctx), ctx.obj.store)
     try:
-        run_service(engine, host=host, port=port, http=http, poll_seconds=poll)
+        run_service(engine, host=host, port=port, http=http, poll_seconds=poll, webhooks=webhook or [])
     finally:
         engine.close()
 

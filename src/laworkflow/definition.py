@@ -172,6 +172,10 @@ class Deadline(Strict):
     due: str = Field(description="The latest date: a due rule, counted from the moment the setting trigger takes effect unless it names a field.")
     target: str | None = Field(default=None, description="The date aimed at, for a window (a due rule).")
     earliest: str | None = Field(default=None, description="Before this date meeting it is early (a due rule).")
+    remind_before: str | None = Field(
+        default=None,
+        description="Lead time for an 'approaching' notification, counted back from the due date: '5 working days' or '$parameter'.",
+    )
     description: str = ""
     cites: Citation
 

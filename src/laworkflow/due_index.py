@@ -30,16 +30,21 @@ def _window(event: Any) -> str:
     return f" (window {event.earliest_date or '…'} to {event.due_date}, target {event.target_date or event.due_date})"
 
 
+Key = tuple[UUID, str, str]  # case, kind ("timer", "deadline" or "reminder"), name
+
+
 class DueIndex(Projection):
     def __init__(self) -> None:
         self.workflows: dict[UUID, str] = {}
-        self.timers: dict[tuple[UUID, str], DueItem] = {}
-        self.deadlines: dict[tuple[UUID, str], DueItem] = {}
+        self.items: dict[Key, DueItem] = {}
         self._heap: list[tuple[datetime, str, str, str, UUID]] = []  # lazily pruned: entries may be stale
 
-    def _add(self, table: dict[tuple[UUID, str], DueItem], item: DueItem) -> None:
-        table[(item.case_id, item.name)] = item
+    def _add(self, item: DueItem) -> None:
+        self.items[(item.case_id, item.kind, item.name)] = item
         heapq.heappush(self._heap, (item.due_at, item.kind, str(item.case_id), item.name, item.case_id))
+
+    def _drop(self, key: Key) -> None:
+        self.items.pop(key, None)
 
     def apply(self, event: Any) -> None:
         case_id = event.originator_id
@@ -47,33 +52,31 @@ class DueIndex(Projection):
             self.workflows[case_id] = f"{event.definition_id}@{event.definition_version}"
         workflow = self.workflows.get(case_id, "?")
         if isinstance(event, Case.TimerArmed):
-            self._add(self.timers, DueItem(event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"))
+            self._add(DueItem(event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"))
         elif isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
-            self.timers.pop((case_id, event.timer_id), None)
+            self._drop((case_id, "timer", event.timer_id))
         elif isinstance(event, Case.DeadlineSet):
-            self._add(
-                self.deadlines,
-                DueItem(
-                    deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow,
-                    f"due {event.due_date}{_window(event)}, met by {event.met_by!r}",
-                ),
-            )
+            detail = f"due {event.due_date}{_window(event)}, met by {event.met_by!r}"
+            self._add(DueItem(deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow, detail))
+            if event.remind_on is not None:
+                self._add(DueItem(start_of_day(date.fromisoformat(event.remind_on)).astimezone(timezone.utc), "reminder", case_id, event.deadline_id, workflow, detail))
         elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
-            self.deadlines.pop((case_id, event.deadline_id), None)
+            self._drop((case_id, "deadline", event.deadline_id))
+            self._drop((case_id, "reminder", event.deadline_id))
 
     def first(self, before: datetime) -> DueItem | None:
         """The earliest item due by `before`, in O(log n): what a scheduler handles next."""
         while self._heap:
             due_at, kind, _, name, case_id = self._heap[0]
-            item = (self.timers if kind == "timer" else self.deadlines).get((case_id, name))
+            item = self.items.get((case_id, kind, name))
             if item is not None and item.due_at == due_at:
                 return item if due_at <= before else None
             heapq.heappop(self._heap)
         return None
 
     def due(self, before: datetime | None = None) -> list[DueItem]:
-        """Timers due and deadlines whose day ends before `before` (everything when None), earliest first."""
-        items = [*self.timers.values(), *self.deadlines.values()]
+        """Timers, reminders and deadlines whose day ends before `before` (everything when None), earliest first."""
+        items = list(self.items.values())
         if before is not None:
             items = [item for item in items if item.due_at <= before]
         return sorted(items)

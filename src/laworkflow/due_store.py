@@ -14,6 +14,7 @@ position.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -24,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from .due_index import DueIndex
+from .notify import notification_for
 from .views import DueItem
 
 TRACKING = "due-index"
@@ -62,6 +64,26 @@ class DueStore(ABC):
     def reset(self) -> None:
         """Forget everything: the next catch-up rebuilds the index from the first event."""
 
+    # The outbox of notifications (see notify.py): filled by catch-up in the same transaction as the position.
+
+    @abstractmethod
+    def enqueue(self, notifications: list[dict[str, Any]]) -> None:
+        """Add notifications; one already there (same id) is left as it is."""
+
+    @abstractmethod
+    def claim_notifications(self, now: datetime, limit: int) -> Any:
+        """A context manager: undelivered notifications whose next attempt is due, as (id, payload, attempts)."""
+
+    @abstractmethod
+    def notification_delivered(self, notification_id: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    def notification_failed(self, notification_id: str, attempts: int, next_at: datetime, error: str) -> None: ...
+
+    @abstractmethod
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every notification with its delivery state, oldest first."""
+
     def close(self) -> None:
         """Release connections."""
 
@@ -72,13 +94,18 @@ class MemoryDueStore(DueStore):
     def __init__(self) -> None:
         self.index = DueIndex()
         self.positions: dict[str, int] = {}
+        self.notifications: dict[str, dict[str, Any]] = {}
 
     def catch_up(self, recorder: Any, mapper: Any) -> int:
         seen = 0
         while True:
             notifications = recorder.select_notifications(self.position() + 1, _BATCH)
             for notification in notifications:
-                self.index.apply(mapper.to_domain_event(notification))
+                event = mapper.to_domain_event(notification)
+                self.index.apply(event)
+                found = notification_for(event, self.index.workflows.get(event.originator_id, "?"), notification.id)
+                if found:
+                    self.enqueue([found])
                 self.positions[TRACKING] = notification.id
             seen += len(notifications)
             if len(notifications) < _BATCH:
@@ -95,8 +122,7 @@ class MemoryDueStore(DueStore):
         yield self.index.due(before)[:limit]
 
     def done(self, item: DueItem) -> None:
-        table = self.index.timers if item.kind == "timer" else self.index.deadlines
-        table.pop((item.case_id, item.name), None)
+        self.index._drop((item.case_id, item.kind, item.name))
 
     def position(self, name: str = TRACKING) -> int:
         return self.positions.get(name, 0)
@@ -106,6 +132,29 @@ class MemoryDueStore(DueStore):
 
     def reset(self) -> None:
         self.index, self.positions = DueIndex(), {}
+
+    def enqueue(self, notifications: list[dict[str, Any]]) -> None:
+        for payload in notifications:
+            self.notifications.setdefault(
+                payload["id"], {"id": payload["id"], "payload": payload, "attempts": 0, "next_at": None, "delivered_at": None, "error": None}
+            )
+
+    @contextmanager
+    def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
+        pending = [
+            (n["id"], n["payload"], n["attempts"]) for n in self.notifications.values()
+            if n["delivered_at"] is None and (n["next_at"] is None or n["next_at"] <= now)
+        ]
+        yield pending[:limit]
+
+    def notification_delivered(self, notification_id: str, at: datetime) -> None:
+        self.notifications[notification_id].update(delivered_at=at, error=None)
+
+    def notification_failed(self, notification_id: str, attempts: int, next_at: datetime, error: str) -> None:
+        self.notifications[notification_id].update(attempts=attempts, next_at=next_at, error=error)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return [dict(n) for n in self.notifications.values()]
 
 
 def _row(item: DueItem) -> tuple[str, str, str, str, str, str]:
@@ -132,20 +181,10 @@ class _Changes(DueIndex):
         self.puts: dict[tuple[UUID, str, str], DueItem] = {}
         self.drops: set[tuple[UUID, str, str]] = set()
 
-    def _add(self, table: dict[tuple[UUID, str], DueItem], item: DueItem) -> None:
+    def _add(self, item: DueItem) -> None:
         key = (item.case_id, item.kind, item.name)
         self.drops.discard(key)
         self.puts[key] = item
-
-    def apply(self, event: Any) -> None:
-        from .case import Case
-
-        if isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
-            self._drop((event.originator_id, "timer", event.timer_id))
-        elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
-            self._drop((event.originator_id, "deadline", event.deadline_id))
-        else:
-            super().apply(event)
 
     def _drop(self, key: tuple[UUID, str, str]) -> None:
         self.puts.pop(key, None)
@@ -194,9 +233,14 @@ class SQLDueStore(DueStore):
                     return seen
                 events = [mapper.to_domain_event(n) for n in notifications]
                 changes = _Changes(self._workflows(cursor, events))
-                for event in events:
+                found = []
+                for notification, event in zip(notifications, events):
                     changes.apply(event)
+                    payload = notification_for(event, changes.workflows.get(event.originator_id, "?"), notification.id)
+                    if payload:
+                        found.append(payload)
                 self._write(cursor, changes)
+                self._insert_notifications(cursor, found)
                 self._write_position(cursor, TRACKING, notifications[-1].id)
                 seen += len(notifications)
             if len(notifications) < _BATCH:
@@ -270,6 +314,41 @@ class SQLDueStore(DueStore):
     def _moment(self, moment: datetime) -> Any:
         return _stamp(moment)
 
+    def _insert_notifications(self, cursor: Any, notifications: list[dict[str, Any]]) -> None:
+        for payload in notifications:
+            cursor.execute(
+                self._sql("INSERT INTO lw_outbox (id, payload, attempts) VALUES (?, ?, 0) ON CONFLICT (id) DO NOTHING"),
+                (payload["id"], json.dumps(payload)),
+            )
+
+    def enqueue(self, notifications: list[dict[str, Any]]) -> None:
+        with self._lock, self._transaction() as cursor:
+            self._insert_notifications(cursor, notifications)
+
+    def notification_delivered(self, notification_id: str, at: datetime) -> None:
+        with self._lock, self._transaction() as cursor:
+            cursor.execute(self._sql("UPDATE lw_outbox SET delivered_at = ?, last_error = NULL WHERE id = ?"), (self._moment(at), notification_id))
+
+    def notification_failed(self, notification_id: str, attempts: int, next_at: datetime, error: str) -> None:
+        with self._lock, self._transaction() as cursor:
+            cursor.execute(
+                self._sql("UPDATE lw_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?"),
+                (attempts, self._moment(next_at), error[:500], notification_id),
+            )
+
+    _pending_sql = (
+        "SELECT id, payload, attempts FROM lw_outbox WHERE delivered_at IS NULL "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?"
+    )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        with self._lock, self._transaction() as cursor:
+            cursor.execute("SELECT id, payload, attempts, next_attempt_at, delivered_at, last_error FROM lw_outbox ORDER BY id")
+            return [
+                {"id": r[0], "payload": json.loads(r[1]), "attempts": r[2], "next_at": r[3], "delivered_at": r[4], "error": r[5]}
+                for r in cursor.fetchall()
+            ]
+
     _upsert_case = "INSERT INTO lw_cases (case_id, workflow) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING"
     _upsert_due = (
         "INSERT INTO lw_due (case_id, kind, name, due_at, workflow, detail) VALUES (?, ?, ?, ?, ?, ?) "
@@ -287,6 +366,8 @@ class SQLiteDueStore(SQLDueStore):
         "CREATE INDEX IF NOT EXISTS lw_due_by_time ON lw_due (due_at)",
         "CREATE TABLE IF NOT EXISTS lw_cases (case_id TEXT PRIMARY KEY, workflow TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS lw_tracking (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS lw_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, "
+        "next_attempt_at TEXT, delivered_at TEXT, last_error TEXT)",
     )
 
     def __init__(self, path: str, timeout: float = 30.0):
@@ -319,6 +400,13 @@ class SQLiteDueStore(SQLDueStore):
         items = self.due(before)[:limit]
         yield items
 
+    @contextmanager
+    def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
+        with self._lock, self._transaction() as cursor:
+            cursor.execute(self._pending_sql, (_stamp(now), limit))
+            rows = [(r[0], json.loads(r[1]), r[2]) for r in cursor.fetchall()]
+        yield rows
+
     def close(self) -> None:
         self._connection.close()
 
@@ -333,6 +421,8 @@ class PostgresDueStore(SQLDueStore):
         "CREATE INDEX IF NOT EXISTS lw_due_by_time ON lw_due (due_at)",
         "CREATE TABLE IF NOT EXISTS lw_cases (case_id UUID PRIMARY KEY, workflow TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS lw_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS lw_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, "
+        "next_attempt_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, last_error TEXT)",
     )
     SCHEMA_LOCK = 0x6C77_6475  # pg_advisory_xact_lock key: one node creates the tables, the others wait
 
@@ -384,6 +474,13 @@ class PostgresDueStore(SQLDueStore):
             yield items
             for item in items:
                 cursor.execute("DELETE FROM lw_due WHERE case_id = %s AND kind = %s AND name = %s", (item.case_id, item.kind, item.name))
+
+    @contextmanager
+    def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
+        """Notifications no other node is sending, held until the block ends."""
+        with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
+            cursor.execute(self._pending_sql.replace("?", "%s") + " FOR UPDATE SKIP LOCKED", (now.astimezone(timezone.utc), limit))
+            yield [(r[0], json.loads(r[1]), r[2]) for r in cursor.fetchall()]
 
     def close(self) -> None:
         self._connection.close()

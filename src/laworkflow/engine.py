@@ -23,6 +23,7 @@ from .catalog import Catalog
 from .clock import Clock, SystemClock, aware, uk_date
 from .due_store import DueStore, due_store_for
 from .followup import ChildFollower, PendingReaction
+from .notify import reminder_notification
 from .projection import Follower
 from .register import AuthorityRegister
 from .errors import ConcurrentChange, UnknownCase
@@ -176,9 +177,11 @@ class Engine(Application[UUID]):
                 on_fire(item)
 
     def handle(self, item: DueItem, *, at: datetime | str | None = None) -> None:
-        """Act on one due item — fire the timer, or record the deadline missed — then drop it from the index."""
+        """Act on one due item — fire the timer, send a reminder, or record the deadline missed — then drop it from the index."""
         if item.kind == "timer":
             self.fire_timer(item.case_id, item.name, at=at)
+        elif item.kind == "reminder":
+            self.due_store.enqueue([reminder_notification(item)])
         else:
             self.record_missed_deadlines(item.case_id, at=at)
         self.due_store.done(item)

@@ -18,7 +18,7 @@ from transitions.core import EventData
 
 from .calendar import WorkingCalendar, calendar_for
 from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
-from .durations import DueRule, parse_due
+from .durations import DueRule, Duration, parse_due, parse_duration
 from .errors import DurationError, GuardFailed, InvalidData, TriggerNotAllowed
 from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
 
@@ -141,6 +141,11 @@ class CompiledWorkflow:
         for name, value in (overrides or {}).items():
             values[name] = _parameter_value(name, values[name], value)
         return values
+
+    def duration(self, text: str, parameters: dict[str, Any]) -> Duration:
+        if text.startswith("$"):
+            text = str(parameters[text[1:]])
+        return parse_duration(text)
 
     def due_rule(self, text: str, parameters: dict[str, Any]) -> DueRule:
         if text.startswith("$"):

@@ -4,7 +4,7 @@ The timer index (kept beside the events) is the truth; APScheduler only wakes
 the loop when the next item falls due. Its memory job store drops a one-off
 job whose time passed while the process slept, so the loop also wakes every
 `poll_seconds` to pick up what another writer (the HTTP API, another node)
-armed, and anything overdue after downtime. Each item is handled through the
+armed, anything overdue after downtime, and notifications due a retry. Each item is handled through the
 engine's idempotent commands, so a crash between firing and forgetting an item
 costs a second, harmless look — never a second event.
 """
@@ -20,14 +20,24 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from .engine import Engine
 from .errors import LaworkflowError
+from .notify import LogSink, Sink, deliver_pending
 
 log = structlog.get_logger("laworkflow.scheduler")
 FAR = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 class Scheduler:
-    def __init__(self, engine: Engine, lock: threading.RLock, *, poll_seconds: float = 5.0, batch: int = 200):
+    def __init__(
+        self,
+        engine: Engine,
+        lock: threading.RLock,
+        *,
+        poll_seconds: float = 5.0,
+        batch: int = 200,
+        sinks: list[Sink] | None = None,
+    ):
         self.engine = engine
+        self.sinks = sinks if sinks is not None else [LogSink()]
         self.lock = lock
         self.poll_seconds = poll_seconds
         self.batch = batch
@@ -69,6 +79,7 @@ class Scheduler:
                 handled = self.tick()
                 if handled:
                     log.info("scheduler.handled", count=handled)
+                deliver_pending(self.engine.due_store, self.sinks, self.engine.clock.now())
                 self.ready.set()
                 upcoming = self._next()
                 if upcoming is not None:

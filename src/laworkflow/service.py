@@ -19,6 +19,7 @@ import structlog
 from .catalog import Catalog
 from .clock import Clock
 from .engine import Engine
+from .notify import LogSink, WebhookSink
 from .scheduler import Scheduler
 from .store import store_env
 
@@ -51,10 +52,13 @@ def open_engine(catalog: Catalog, store: str | None, *, clock: Clock | None = No
         return Engine(catalog, clock=clock, env=env)
 
 
-def serve(engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0) -> int:
+def serve(
+    engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0, webhooks: list[str] | None = None
+) -> int:
     """Run until SIGTERM or SIGINT; returns how many due items were handled."""
     lock = threading.RLock()
-    scheduler = Scheduler(engine, lock, poll_seconds=poll_seconds)
+    sinks = [LogSink(), *(WebhookSink(url) for url in webhooks or [])]
+    scheduler = Scheduler(engine, lock, poll_seconds=poll_seconds, sinks=sinks)
     log.info("service.starting", host=host, port=port, http=http)
     if http:
         import uvicorn

@@ -210,6 +210,14 @@ def _deadlines(d: Definition, _: GuardRegistry) -> Found:
         for key in ("target", "earliest"):
             if getattr(deadline, key) is not None:
                 yield from _due_rule(d, getattr(deadline, key), ("deadlines", i, key))
+        if deadline.remind_before is not None:
+            text = deadline.remind_before
+            if text.startswith("$"):
+                text = str(d.parameters[text[1:]].value) if text[1:] in d.parameters else text
+            try:
+                parse_duration(text)
+            except DurationError as error:
+                yield ("deadlines", i, "remind_before"), str(error)
 
 
 def _reactions(d: Definition, _: GuardRegistry) -> Found:
