@@ -467,16 +467,7 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
         """Every workflow and version the engine knows."""
         return {
             "definitions": [
-                {
-                    "id": w.definition.id,
-                    "version": w.definition.version,
-                    "title": w.definition.title,
-                    "inspectorate": w.definition.inspectorate,
-                    "calendar": w.definition.calendar,
-                    "content_hash": w.content_hash,
-                    "states": len(w.definition.states),
-                    "transitions": len(w.definition.transitions),
-                }
+                w.summary()
                 for w in engine.catalog
             ]
         }

@@ -150,19 +150,7 @@ def _case_text(view: dict[str, Any]) -> str:
 @refusals
 def definitions_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every workflow and version the engine knows."""
-    rows = [
-        {
-            "id": w.definition.id,
-            "version": w.definition.version,
-            "title": w.definition.title,
-            "inspectorate": w.definition.inspectorate,
-            "calendar": w.definition.calendar,
-            "content_hash": w.content_hash,
-            "states": len(w.definition.states),
-            "transitions": len(w.definition.transitions),
-        }
-        for w in _catalog(ctx)
-    ]
+    rows = [w.summary() for w in _catalog(ctx)]
     _emit(as_json, {"definitions": rows}, "\n".join(f"{r['id']}@{r['version']}  {r['title']}" for r in rows))
 
 

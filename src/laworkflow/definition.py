@@ -15,9 +15,11 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+# Where YAML authors may write one name or a list of them.
+Names = Annotated[list[Name], BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
 DefinitionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=80)]
 
 
@@ -102,7 +104,7 @@ Guard = Annotated[
 
 class Transition(Strict):
     trigger: Name
-    source: list[Name] = Field(alias="from", min_length=1)
+    source: Names = Field(alias="from", min_length=1)
     to: Name | None = Field(default=None, description="Target state; omitted, the case stays in the state it is in.")
     description: str = ""
     data: dict[Name, DataField] = Field(default_factory=dict)
@@ -119,10 +121,6 @@ class Transition(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("source", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
     def target(self, source: str) -> str:
         return self.to if self.to is not None else source
@@ -167,7 +165,7 @@ class Deadline(Strict):
     """
 
     id: Name
-    set_by: list[Name] = Field(min_length=1)
+    set_by: Names = Field(min_length=1)
     met_by: Name
     due: str = Field(description="The latest date: a due rule, counted from the moment the setting trigger takes effect unless it names a field.")
     target: str | None = Field(default=None, description="The date aimed at, for a window (a due rule).")
@@ -179,10 +177,6 @@ class Deadline(Strict):
     description: str = ""
     cites: Citation
 
-    @field_validator("set_by", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class Reaction(Strict):
@@ -194,16 +188,12 @@ class Reaction(Strict):
 
     id: Name
     child: DefinitionId = Field(description="The child's workflow id.")
-    reaches: list[Name] = Field(min_length=1, description="Child states that cause the reaction.")
+    reaches: Names = Field(min_length=1, description="Child states that cause the reaction.")
     fire: Name = Field(description="The parent's trigger.")
     data: dict[Name, Any] = Field(default_factory=dict, description="Trigger data: '=field' copies the child's field, anything else is a literal.")
     description: str = ""
     cites: Citation
 
-    @field_validator("reaches", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class Definition(Strict):

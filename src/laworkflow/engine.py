@@ -112,7 +112,7 @@ class Engine(Application[UUID]):
             self._save(case, *self._spawn(case, transition, actor, moment))
             return case
 
-        case = self._retrying(attempt)
+        case = self.retrying(attempt)
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
         self._react_to_children()
         return self.get(case.id)
@@ -128,7 +128,7 @@ class Engine(Application[UUID]):
                 self._save(case)
             return fired, case.key
 
-        fired, key = self._retrying(attempt)
+        fired, key = self.retrying(attempt)
         log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=key, timer_id=timer_id, at=moment.isoformat())
         self._react_to_children()
         return fired
@@ -144,7 +144,7 @@ class Engine(Application[UUID]):
                 log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
             return count
 
-        count = self._retrying(attempt)
+        count = self.retrying(attempt)
         self._react_to_children()
         return count
 
@@ -395,7 +395,7 @@ class Engine(Application[UUID]):
                 self._save(parent, *self._spawn(parent, transition, f"child:{job.child_id}", parent.effective_at))
                 log.info("case.reacted", case_id=str(parent.id), workflow=parent.key, child_id=str(job.child_id), reaction=job.reaction.id, state=parent.state)
 
-        self._retrying(attempt)
+        self.retrying(attempt)
 
     def _save(self, *cases: Case) -> None:
         try:
@@ -403,7 +403,7 @@ class Engine(Application[UUID]):
         except IntegrityError:
             raise ConcurrentChange("another writer changed the case first") from None
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
+    def retrying(self, attempt: Callable[[], T]) -> T:
         """Reload and retry when another writer got to the case first (optimistic concurrency)."""
         for _ in range(RETRIES - 1):
             try:

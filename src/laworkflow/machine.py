@@ -119,6 +119,14 @@ class CompiledWorkflow:
     def key(self) -> str:
         return self.definition.key
 
+    def summary(self) -> dict[str, Any]:
+        """One line of `definitions list`, on the CLI and over HTTP alike."""
+        d = self.definition
+        return {
+            "id": d.id, "version": d.version, "title": d.title, "inspectorate": d.inspectorate, "calendar": d.calendar,
+            "content_hash": self.content_hash, "states": len(d.states), "transitions": len(d.transitions),
+        }
+
     def is_terminal(self, state: str) -> bool:
         return self.definition.states[state].terminal
 

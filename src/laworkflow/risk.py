@@ -64,7 +64,6 @@ SEED_OXFORDSHIRE = "002_20ef7c825cf54e5b.txt"  # Oxfordshire report to Education
 DEFAULT_WORKFLOW = "ofsted-laassi"
 SOS = "secretary_of_state_request"
 OTHER_CONCERN = "other_concern"  # ofsted-laassi's concern for "other concerns" (framework para 7, 9)
-RETRIES = 5
 
 # --------------------------------------------------------------------- criteria
 
@@ -659,7 +658,7 @@ class RiskRegister:
             plan.save()
             return outcomes
 
-        outcomes = self._retrying(attempt)
+        outcomes = self.engine.retrying(attempt)
         for outcome in outcomes:
             log.info("risk.assessed", authority=outcome.authority, term=outcome.term, concern=outcome.concern,
                      case_id=str(outcome.case_id) if outcome.case_id else None, actor=actor)
@@ -689,7 +688,7 @@ class RiskRegister:
             plan.save()
             return case.id
 
-        case_id = self._retrying(attempt)
+        case_id = self.engine.retrying(attempt)
         log.info("risk.secretary_of_state_request", authority=ref.code, case_id=str(case_id), actor=actor)
         return case_id
 
@@ -782,13 +781,6 @@ class RiskRegister:
         case = Case.begin(compiled, data={"authority": ref.name, "concerns": concerns}, parameters=None, actor=actor, at=moment, case_id=uuid4())
         return case, note
 
-    def _retrying(self, attempt: Any) -> Any:
-        for _ in range(RETRIES - 1):
-            try:
-                return attempt()
-            except ConcurrentChange:
-                log.info("risk.retry_after_concurrent_change")
-        return attempt()
 
 
 def _case_concerns(definition: Any, criteria: list[str]) -> tuple[list[str], str]:
