@@ -55,6 +55,10 @@ class DueStore(ABC):
         """The item was handled: drop it now rather than when its closing event is folded in."""
 
     @abstractmethod
+    def restore(self, item: DueItem) -> None:
+        """Put back an item a claim dropped but that could not be handled, so it is tried again."""
+
+    @abstractmethod
     def position(self, name: str = TRACKING) -> int: ...
 
     @abstractmethod
@@ -62,7 +66,7 @@ class DueStore(ABC):
 
     @abstractmethod
     def reset(self) -> None:
-        """Forget everything: the next catch-up rebuilds the index from the first event."""
+        """Forget the index: the next catch-up rebuilds it from the first event (the outbox and other positions stay)."""
 
     # The outbox of notifications (see notify.py): filled by catch-up in the same transaction as the position.
 
@@ -119,10 +123,16 @@ class MemoryDueStore(DueStore):
 
     @contextmanager
     def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:
-        yield self.index.due(before)[:limit]
+        items = self.index.due(before)[:limit]
+        yield items
+        for item in items:
+            self.done(item)
 
     def done(self, item: DueItem) -> None:
         self.index._drop((item.case_id, item.kind, item.name))
+
+    def restore(self, item: DueItem) -> None:
+        self.index._add(item)
 
     def position(self, name: str = TRACKING) -> int:
         return self.positions.get(name, 0)
@@ -168,7 +178,7 @@ def _stamp(moment: datetime) -> str:
 
 def _item(row: Any) -> DueItem:
     case_id, kind, name, due_at, workflow, detail = row
-    moment = due_at if isinstance(due_at, datetime) else datetime.strptime(due_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    moment = due_at if isinstance(due_at, datetime) else datetime.fromisoformat(due_at)
     return DueItem(moment.astimezone(timezone.utc), kind, UUID(str(case_id)), name, workflow, detail)
 
 
@@ -289,6 +299,10 @@ class SQLDueStore(DueStore):
         with self._lock, self._transaction() as cursor:
             cursor.execute(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), (self._id(item.case_id), item.kind, item.name))
 
+    def restore(self, item: DueItem) -> None:
+        with self._lock, self._transaction() as cursor:
+            cursor.execute(self._sql(self._upsert_due), self._values(item))
+
     def position(self, name: str = TRACKING) -> int:
         with self._lock, self._transaction() as cursor:
             return self._read_position(cursor, name)
@@ -309,7 +323,7 @@ class SQLDueStore(DueStore):
         with self._lock, self._transaction(lock_position=True) as cursor:
             cursor.execute("DELETE FROM lw_due")
             cursor.execute("DELETE FROM lw_cases")
-            cursor.execute("UPDATE lw_tracking SET position = 0")
+            cursor.execute(self._sql("UPDATE lw_tracking SET position = 0 WHERE name = ?"), (TRACKING,))
 
     def _moment(self, moment: datetime) -> Any:
         return _stamp(moment)
@@ -396,9 +410,17 @@ class SQLiteDueStore(SQLDueStore):
 
     @contextmanager
     def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:
-        """One node per SQLite file: nothing to claim against; firing is idempotent anyway."""
-        items = self.due(before)[:limit]
+        """One node per SQLite file: nothing to lock against (firing is idempotent anyway); handled rows are dropped at the end."""
+        with self._lock, self._transaction() as cursor:
+            cursor.execute(
+                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? "
+                "ORDER BY due_at, kind, case_id, name LIMIT ?",
+                (_stamp(before), limit),
+            )
+            items = [_item(row) for row in cursor.fetchall()]
         yield items
+        with self._lock, self._transaction() as cursor:
+            cursor.executemany("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?", [(str(i.case_id), i.kind, i.name) for i in items])
 
     @contextmanager
     def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:

@@ -172,19 +172,19 @@ class Engine(Application[UUID]):
                 advance(item.due_at)
             at = max(item.due_at, self.clock.now())
             self.handle(item, at=at)
+            self.due_store.done(item)
             handled += 1
             if on_fire is not None:
                 on_fire(item)
 
     def handle(self, item: DueItem, *, at: datetime | str | None = None) -> None:
-        """Act on one due item — fire the timer, send a reminder, or record the deadline missed — then drop it from the index."""
+        """Act on one due item: fire the timer, send a reminder, or record the deadline missed (the caller drops it from the index)."""
         if item.kind == "timer":
             self.fire_timer(item.case_id, item.name, at=at)
         elif item.kind == "reminder":
             self.due_store.enqueue([reminder_notification(item)])
         else:
             self.record_missed_deadlines(item.case_id, at=at)
-        self.due_store.done(item)
 
     # ------------------------------------------------------------------- queries
 
@@ -251,9 +251,10 @@ class Engine(Application[UUID]):
         for row in self._register.listed(nation, status):
             grouped.setdefault((row.authority, row.status), []).append(row)
         entries = []
+        pending = self.due_store.due()
         for (authority, label), rows in sorted(grouped.items()):
             open_cases = set(self._register.cases_of(authority))
-            upcoming = [item for item in self.due_store.due() if item.case_id in open_cases]
+            upcoming = [item for item in pending if item.case_id in open_cases]
             entries.append(
                 RegisterEntry(
                     authority=authority,

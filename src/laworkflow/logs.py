@@ -17,6 +17,16 @@ import structlog
 LOG_ENV = "LAWORKFLOW_LOG"
 
 
+class _Stderr:
+    """Whatever sys.stderr is when a line is written, not when logging was set up (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str | None = None) -> None:
     """Level from the argument, else $LAWORKFLOW_LOG, else warning (a refused command then prints one line)."""
     name = (level or os.environ.get(LOG_ENV) or "warning").upper()
@@ -33,6 +43,6 @@ def configure(level: str | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.PrintLoggerFactory(_Stderr()),
         cache_logger_on_first_use=False,
     )

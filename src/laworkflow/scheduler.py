@@ -33,7 +33,7 @@ class Scheduler:
         lock: threading.RLock,
         *,
         poll_seconds: float = 5.0,
-        batch: int = 200,
+        batch: int = 50,
         sinks: list[Sink] | None = None,
     ):
         self.engine = engine
@@ -54,13 +54,17 @@ class Scheduler:
             with self.lock:
                 self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper)
                 now = self.engine.clock.now()
+                failed = []
                 with self.engine.due_store.claim(now, self.batch) as items:
                     for item in items:
                         try:
                             self.engine.handle(item, at=now)
-                        except LaworkflowError as error:  # a case that refuses is recorded by the engine; never stop the loop
+                        except LaworkflowError as error:  # e.g. its definition file was edited: keep it, say so, go on
+                            failed.append(item)
                             log.warning("scheduler.item_failed", case_id=str(item.case_id), item=item.name, error=str(error))
-            handled += len(items)
+                for item in failed:
+                    self.engine.due_store.restore(item)
+            handled += len(items) - len(failed)
             if len(items) < self.batch:
                 break
         self.fired += handled
