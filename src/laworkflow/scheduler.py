@@ -65,7 +65,7 @@ class Scheduler:
                 for item in failed:
                     self.engine.due_store.restore(item)
             handled += len(items) - len(failed)
-            if len(items) < self.batch:
+            if len(items) < self.batch or failed:
                 break
         self.fired += handled
         return handled
