@@ -71,13 +71,14 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from laworkflow import Catalog, Engine, SimulatedClock, store_env
 from laworkflow.case import Case
 from laworkflow.loader import load_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import Baseline, Note  # noqa: E402  (the same baseline as scripts/bench.py)
 from laworkflow.scheduler import Scheduler
 from laworkflow.service import open_engine
 
@@ -128,26 +129,6 @@ timers:
 # ------------------------------------------------------------------ baseline
 
 
-class Note(Aggregate):
-    """The least an aggregate can be: one command, one event, a dict payload (as scripts/bench.py)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, str] = {}
-
-    @event("Recorded")
-    def record(self, data: dict) -> None:
-        self.data = {**self.data, **data}
-
-
-class Baseline(Application[UUID]):
-    name = "baseline"
-    snapshotting_intervals = {Note: Engine.snapshotting_intervals[Case]} if Case in Engine.snapshotting_intervals else {}
-    env = dict(Engine.env)  # the same aggregate cache as the engine
-
-    def record(self, note_id: UUID, data: dict) -> None:
-        note: Note = self.repository.get(note_id)
-        note.record(data)
-        self.save(note)
 
 
 def payload(i: int) -> dict[str, str]:

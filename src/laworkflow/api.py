@@ -53,7 +53,7 @@ from .clock import aware
 from .definition import Definition
 from .engine import Engine
 from .errors import LaworkflowError, UnknownCase
-from .keys import KEYRING_ID, NAME_PATTERN, ROLES, Keys, Principal, Unauthenticated
+from .keys import KEYRING_ID, NAME_PATTERN, Keys, Principal, Unauthenticated
 from .views import jsonable
 
 T = TypeVar("T")

@@ -9,46 +9,31 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import structlog
 import typer
 
 from . import demo as demo_module
-from .catalog import WORKFLOWS_ENV, Catalog
-from .clock import LONDON, Clock, SimulatedClock, aware
+from .catalog import WORKFLOWS_ENV
+from .cli_support import ActorOption, AtOption, JsonFlag, Settings, catalog_of, emit, engine_for, refusals
+from .clock import LONDON, SimulatedClock, aware
 from .definition import json_schema
 from .diagram import mermaid
-from .engine import Engine
-from .errors import DefinitionError, InvalidData, LaworkflowError
+from .errors import DefinitionError, InvalidData
 from .loader import load_file
 from .logs import LOG_ENV, configure
-from .store import STORE_ENV, store_env
-from .views import jsonable
+from .store import STORE_ENV
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Event-sourced workflows for inspections of local authorities.")
 definitions_app = typer.Typer(no_args_is_help=True, help="Workflow definitions: list, show, validate, diagram.")
 app.add_typer(definitions_app, name="definitions")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
-AtOption = Annotated[str | None, typer.Option("--at", help="When it takes effect (ISO date or time); default now.")]
-ActorOption = Annotated[str, typer.Option("--actor", help="Who does it; recorded in the event.")]
-F = TypeVar("F", bound=Callable[..., Any])
 FOREVER = datetime(9000, 1, 1, tzinfo=timezone.utc)
 MAX_SIMULATED = 1_000_000  # bounds `simulate --all` should a workflow re-arm timers for ever
 log = structlog.get_logger("laworkflow.cli")
-
-
-@dataclass
-class Settings:
-    store: str | None
-    workflows: Path | None
 
 
 @app.callback()
@@ -60,38 +45,6 @@ def main(
 ) -> None:
     configure(log_level)
     ctx.obj = Settings(store, workflows)
-
-
-def refusals(function: F) -> F:
-    """Turn any LaworkflowError into one line on stderr and exit status 1."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except LaworkflowError as error:
-            log.info("command.refused", code=error.code, error=str(error))
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _catalog(ctx: typer.Context) -> Catalog:
-    return Catalog.from_directory(ctx.obj.workflows)
-
-
-@contextmanager
-def _engine(ctx: typer.Context, clock: Clock | None = None) -> Iterator[Engine]:
-    engine = Engine(_catalog(ctx), clock=clock, env=store_env(ctx.obj.store))
-    try:
-        yield engine
-    finally:
-        engine.close()
-
-
-def _emit(as_json: bool, document: Any, text: str) -> None:
-    typer.echo(json.dumps(jsonable(document), indent=2, sort_keys=True) if as_json else text)
 
 
 def _data(raw: str | None) -> dict[str, Any]:
@@ -150,22 +103,22 @@ def _case_text(view: dict[str, Any]) -> str:
 @refusals
 def definitions_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every workflow and version the engine knows."""
-    rows = [w.summary() for w in _catalog(ctx)]
-    _emit(as_json, {"definitions": rows}, "\n".join(f"{r['id']}@{r['version']}  {r['title']}" for r in rows))
+    rows = [w.summary() for w in catalog_of(ctx)]
+    emit(as_json, {"definitions": rows}, "\n".join(f"{r['id']}@{r['version']}  {r['title']}" for r in rows))
 
 
 @definitions_app.command("show")
 @refusals
 def definitions_show(ctx: typer.Context, workflow: str, version: Annotated[int | None, typer.Option()] = None, as_json: JsonFlag = False) -> None:
     """One definition in full, with its content hash."""
-    compiled = _catalog(ctx).get(workflow, version)
+    compiled = catalog_of(ctx).get(workflow, version)
     document = {"content_hash": compiled.content_hash, "definition": compiled.definition.model_dump(mode="json", by_alias=True)}
     d = compiled.definition
     text = [f"{d.key}  {d.title}", f"  calendar: {d.calendar}  hash: {compiled.content_hash[:12]}", "  states:"]
     text += [f"    {name}{' (terminal)' if s.terminal else ''} — {s.cites.source} {s.cites.para}" for name, s in d.states.items()]
     text += ["  timers:"] + [f"    {t.id}: in {t.state}, {t.due}, fires {t.fires}" for t in d.timers]
     text += ["  deadlines:"] + [f"    {x.id}: {x.due} from {', '.join(x.set_by)}, met by {x.met_by}" for x in d.deadlines]
-    _emit(as_json, document, "\n".join(text))
+    emit(as_json, document, "\n".join(text))
 
 
 @definitions_app.command("validate")
@@ -186,16 +139,16 @@ def definitions_validate(
         if problems:
             raise DefinitionError(problems)
     else:
-        keys = [w.key for w in _catalog(ctx)]
-    _emit(as_json, {"ok": True, "definitions": keys}, "\n".join(f"ok  {key}" for key in keys))
+        keys = [w.key for w in catalog_of(ctx)]
+    emit(as_json, {"ok": True, "definitions": keys}, "\n".join(f"ok  {key}" for key in keys))
 
 
 @definitions_app.command("diagram")
 @refusals
 def definitions_diagram(ctx: typer.Context, workflow: str, version: Annotated[int | None, typer.Option()] = None, as_json: JsonFlag = False) -> None:
     """A Mermaid state diagram of a definition."""
-    text = mermaid(_catalog(ctx).get(workflow, version).definition)
-    _emit(as_json, {"mermaid": text}, text.rstrip("\n"))
+    text = mermaid(catalog_of(ctx).get(workflow, version).definition)
+    emit(as_json, {"mermaid": text}, text.rstrip("\n"))
 
 
 @definitions_app.command("schema")
@@ -228,10 +181,10 @@ def start(
     as_json: JsonFlag = False,
 ) -> None:
     """Start a case; prints it."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         case_id = engine.start(workflow, _data(data), version=version, actor=actor, at=at, parameters=_params(param or []))
         view = engine.get(case_id).to_dict()
-    _emit(as_json, view, _case_text(view))
+    emit(as_json, view, _case_text(view))
 
 
 @app.command()
@@ -246,9 +199,9 @@ def fire(
     as_json: JsonFlag = False,
 ) -> None:
     """Fire a trigger on a case; prints the case after it."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         view = engine.fire(case, trigger, _data(data), actor=actor, at=at).to_dict()
-    _emit(as_json, view, _case_text(view))
+    emit(as_json, view, _case_text(view))
 
 
 @app.command()
@@ -260,31 +213,31 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """A case now, or as it stood on a past date."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         view = engine.get(case, as_of=as_of).to_dict()
-    _emit(as_json, view, _case_text(view))
+    emit(as_json, view, _case_text(view))
 
 
 @app.command()
 @refusals
 def history(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
     """Every event of a case, in order, with who, when it took effect and when it was recorded."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         entries = engine.history(case)
     rows = [e.to_dict() for e in entries]
     text = "\n".join(f"{e.version:>4}  {e.effective_at.astimezone(LONDON):%Y-%m-%d %H:%M}  {e.actor:<24} {demo_module.describe(e)}" for e in entries)
-    _emit(as_json, {"case_id": case, "events": rows}, text)
+    emit(as_json, {"case_id": case, "events": rows}, text)
 
 
 @app.command()
 @refusals
 def allowed(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
     """The triggers a case may take now, with the data each requires."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         state = engine.get(case).state
         triggers = [t.to_dict() for t in engine.allowed_triggers(case)]
     text = "\n".join(f"{t['trigger']} -> {t['to']}  data: {', '.join(t['data']) or '-'}" for t in triggers)
-    _emit(as_json, {"case_id": case, "state": state, "triggers": triggers}, text or "(none: the case has ended)")
+    emit(as_json, {"case_id": case, "state": state, "triggers": triggers}, text or "(none: the case has ended)")
 
 
 @app.command()
@@ -296,10 +249,10 @@ def due(
 ) -> None:
     """Timers to fire and deadlines standing, across all cases, earliest first."""
     limit = aware(before) if before else None
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         items = [i.to_dict() for i in engine.due(before=limit)]
     text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}  {i['detail']}" for i in items)
-    _emit(as_json, {"before": limit, "items": items}, text or "nothing due")
+    emit(as_json, {"before": limit, "items": items}, text or "nothing due")
 
 
 @app.command()
@@ -311,14 +264,14 @@ def register(
     as_json: JsonFlag = False,
 ) -> None:
     """Authorities in follow-up or due re-inspection (any status a workflow lists): since when, and what is next."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         entries = [e.to_dict() for e in engine.register(nation=nation, status=status)]
     text = "\n".join(
         f"{e['authority']:<28} {e['nation']:<8} {e['status']:<18} since {e['since'][:10]}  next: "
         + (f"{e['next_due']['name']} {e['next_due']['due_at'][:10]}" if e["next_due"] else "-")
         for e in entries
     )
-    _emit(as_json, {"nation": nation, "status": status, "entries": entries}, text or "no authority listed")
+    emit(as_json, {"nation": nation, "status": status, "entries": entries}, text or "no authority listed")
 
 
 @app.command()
@@ -330,10 +283,10 @@ def upcoming(
     as_json: JsonFlag = False,
 ) -> None:
     """Every deadline, milestone and timer due in the next N weeks (and any overdue), across all cases."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         items = [i.to_dict() for i in engine.upcoming(weeks, now=now)]
     text = "\n".join(f"{i['due_at'][:10]}  {i['kind']:<8} {i['name']:<28} {i['workflow']:<28} {i['detail']}" for i in items)
-    _emit(as_json, {"weeks": weeks, "items": items}, text or "nothing due")
+    emit(as_json, {"weeks": weeks, "items": items}, text or "nothing due")
 
 
 @app.command()
@@ -355,7 +308,7 @@ def simulate(
         raise InvalidData("simulate takes exactly one of --until DATE, --all or --national")
     limit = aware(until) if until else None
     handled: list[dict[str, Any]] = []
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         pending = engine.due()
         start = pending[0].due_at if pending else (limit or engine.clock.now())
         engine.clock = SimulatedClock(min(start, limit) if limit else start)
@@ -364,14 +317,14 @@ def simulate(
             engine.clock.advance_to(limit)  # type: ignore[attr-defined]
         now = engine.clock.now()
     text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}" for i in handled)
-    _emit(as_json, {"clock": now, "handled": handled, "count": len(handled)}, (text + "\n" if text else "") + f"{len(handled)} handled")
+    emit(as_json, {"clock": now, "handled": handled, "count": len(handled)}, (text + "\n" if text else "") + f"{len(handled)} handled")
 
 
 def _national(ctx: typer.Context, years: int, seed: int, as_json: bool) -> None:
     from .national import simulate_nation
 
     start = date(2013, 6, 3)
-    with _engine(ctx, clock=SimulatedClock(start)) as engine:
+    with engine_for(ctx, clock=SimulatedClock(start)) as engine:
         summary = simulate_nation(engine, seed=seed, start=start, years=years).to_dict()
     lines = [
         f"{summary['start']} to {summary['end']}, seed {seed}: {summary['authorities']} authorities, "
@@ -383,7 +336,7 @@ def _national(ctx: typer.Context, years: int, seed: int, as_json: bool) -> None:
         "register now: " + (", ".join(f"{s} {n}" for s, n in summary["register"].items()) or "nobody listed"),
         "deadlines: " + ", ".join(f"{s} {n}" for s, n in summary["deadlines"].items()),
     ]
-    _emit(as_json, summary, "\n".join(lines))
+    emit(as_json, summary, "\n".join(lines))
 
 
 @app.command()
@@ -399,7 +352,7 @@ def serve(
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
     from .service import open_engine, serve as run_service
 
-    engine = open_engine(_catalog(ctx), ctx.obj.store)
+    engine = open_engine(catalog_of(ctx), ctx.obj.store)
     try:
         run_service(engine, host=host, port=port, http=http, poll_seconds=poll, webhooks=webhook or [])
     finally:
@@ -410,11 +363,11 @@ def serve(
 @refusals
 def verify(ctx: typer.Context, case: Annotated[str | None, typer.Argument()] = None, as_json: JsonFlag = False) -> None:
     """Prove no stored event was altered: recompute every digest and the chain; exit 1 if any fails."""
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         report = engine.verify(case)
     lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.case_id}  {c.events} events  head {c.head_hash}" for c in report.cases]
     lines += [f"     {p}" for c in report.cases for p in c.problems]
-    _emit(as_json, report.to_dict(), "\n".join(lines) or "no cases")
+    emit(as_json, report.to_dict(), "\n".join(lines) or "no cases")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -423,13 +376,13 @@ def verify(ctx: typer.Context, case: Annotated[str | None, typer.Argument()] = N
 @refusals
 def demo(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Run the public example (Norfolk, June 2013) on a simulated clock and print its timeline."""
-    with _engine(ctx, clock=SimulatedClock(demo_module.START)) as engine:
+    with engine_for(ctx, clock=SimulatedClock(demo_module.START)) as engine:
         case_id = demo_module.run(engine)
         entries = engine.history(case_id)
         view = engine.get(case_id).to_dict()
         children = [engine.get(child["id"]).to_dict() for child in view["children"]]
     if as_json:
-        _emit(True, {"case": view, "children": children, "events": [e.to_dict() for e in entries]}, "")
+        emit(True, {"case": view, "children": children, "events": [e.to_dict() for e in entries]}, "")
         return
     typer.echo(f"Ofsted inspection of Norfolk (framework of May 2013) — case {case_id}\n")
     for entry in entries:

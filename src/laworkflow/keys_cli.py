@@ -9,43 +9,26 @@ store directly, so it is how the first admin key is issued:
     laworkflow keys list
     laworkflow keys revoke ops
 
-Helpers come from `laworkflow.cli` inside each command, since `cli` imports
-this module to mount it.
+Shared helpers come from `laworkflow.cli_support`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
+from .cli_support import ActorOption, JsonFlag, emit, engine_for, refusals
 from .keys import ROLES, Keys
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API: issue, revoke, list (only digests are stored).")
 
-# The same options as laworkflow.cli's JsonFlag and ActorOption (signatures are read before cli could be imported here).
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
-ActorOption = Annotated[str, typer.Option("--actor", help="Who does it; recorded in the event.")]
 
 
-def _refusals(function: F) -> F:
-    """laworkflow.cli.refusals, looked up when the command runs."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .cli import refusals
-
-        return refusals(function)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @keys_app.command("issue")
-@_refusals
+@refusals
 def issue(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Whose key: recorded as the actor of every write made with it; never reused.")],
@@ -54,17 +37,16 @@ def issue(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a key and print it: the only time it is shown (only its SHA-256 digest is stored)."""
-    from .cli import _emit, _engine
 
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         key = Keys(engine).issue(name, role, by=actor)
     if not as_json:
         typer.echo(f"key for {name!r} ({role}); store it now, it is not shown again:", err=True)
-    _emit(as_json, {"name": name, "role": role, "key": key}, key)
+    emit(as_json, {"name": name, "role": role, "key": key}, key)
 
 
 @keys_app.command("revoke")
-@_refusals
+@refusals
 def revoke(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The key's name.")],
@@ -72,28 +54,27 @@ def revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke a key: the next request made with it is refused."""
-    from .cli import _emit, _engine
 
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         keys = Keys(engine)
         keys.revoke(name, by=actor)
         entry = next(k for k in keys.list() if k["name"] == name)
-    _emit(as_json, entry, f"revoked {name} ({entry['role']})")
+    emit(as_json, entry, f"revoked {name} ({entry['role']})")
 
 
 @keys_app.command("list")
-@_refusals
+@refusals
 def list_keys(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every key ever issued: name, role, when, revoked or not (never the key itself)."""
-    from .cli import LONDON, _emit, _engine
+    from .clock import LONDON
 
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         entries = Keys(engine).list()
     text = "\n".join(
         f"{k['name']:<28} {k['role']:<10} issued {k['issued_at'].astimezone(LONDON):%Y-%m-%d %H:%M}{'  revoked' if k['revoked'] else ''}"
         for k in entries
     )
-    _emit(as_json, {"keys": entries}, text or "no keys")
+    emit(as_json, {"keys": entries}, text or "no keys")
 
 
 __all__ = ["keys_app"]

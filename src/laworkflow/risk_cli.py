@@ -1,40 +1,25 @@
 """`laworkflow risk`: termly risk assessments, the concerns they raise, the inspections they start.
 
-Mounted by `laworkflow.cli` (`app.add_typer(risk_app, name="risk")`). The
-shared helpers (`refusals`, `_engine`, `_emit`) are imported from `laworkflow.cli`
-when a command runs, never at import time, since `cli` imports this module.
+Mounted by `laworkflow.cli` (`app.add_typer(risk_app, name="risk")`); the
+shared helpers come from `laworkflow.cli_support`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
+
+from .cli_support import ActorOption, JsonFlag, emit, engine_for, refusals
 from pydantic import ValidationError
 
 from .errors import InvalidData
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 risk_app = typer.Typer(no_args_is_help=True, help="Risk triggers: termly RAG assessments per authority, concerns, inspections.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
-ActorOption = Annotated[str, typer.Option("--actor", help="Who does it; recorded in the events.")]
 
 
-def _refusals(function: F) -> F:
-    """`laworkflow.cli.refusals`, looked up when the command runs: one `error:` line and exit 1."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .cli import refusals
-
-        return refusals(function)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _outcome_text(outcome: dict[str, Any]) -> str:
@@ -64,7 +49,7 @@ def _authority_text(view: dict[str, Any]) -> str:
 
 
 @risk_app.command("assess")
-@_refusals
+@refusals
 def assess(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV (authority,term,assessed_on,criterion,rag,trend,comment) or JSON list of assessments.")],
@@ -76,7 +61,6 @@ def assess(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a file of termly assessments; all of it or, on any problem, nothing."""
-    from .cli import _emit, _engine
     from .risk import ConcernRule, RiskRegister, load_assessments
 
     try:
@@ -84,7 +68,7 @@ def assess(
     except ValidationError:
         raise InvalidData(f"--red and --ambers must be at least 1 (got --red {red} --ambers {ambers})") from None
     assessments = load_assessments(file)
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         outcomes = RiskRegister(engine).assess_all(assessments, rule=rule, actor=actor, start_inspection=start_inspections, workflow=workflow)
     rows = [o.to_dict() for o in outcomes]
     document = {
@@ -96,16 +80,15 @@ def assess(
         "cases": [r["case_id"] for r in rows if r["case_id"]],
     }
     summary = f"{document['count']} assessed, {document['concerns']} concern(s), {len(document['cases'])} case(s) started"
-    _emit(as_json, document, "\n".join([*(_outcome_text(r) for r in rows), summary]))
+    emit(as_json, document, "\n".join([*(_outcome_text(r) for r in rows), summary]))
 
 
 @risk_app.command("show")
-@_refusals
+@refusals
 def show(ctx: typer.Context, authority: Annotated[str, typer.Argument(help="Code (931) or name (Oxfordshire).")], as_json: JsonFlag = False) -> None:
     """An authority's latest ratings and trend, every assessed term, its concerns and the cases they started."""
-    from .cli import _emit, _engine
     from .risk import RiskRegister
 
-    with _engine(ctx) as engine:
+    with engine_for(ctx) as engine:
         view = RiskRegister(engine).authority(authority).to_dict()
-    _emit(as_json, view, _authority_text(view))
+    emit(as_json, view, _authority_text(view))
