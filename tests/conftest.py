@@ -41,6 +41,12 @@ def _postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the local server, dropped afterwards; skips, saying why, when there is none."""
+    yield from _postgres_database()
+
+
+@pytest.fixture
 def opened_engines() -> Iterator[list[Engine]]:
     """Engines a test opened; closed before its store goes away, whatever order fixtures were asked for in."""
     engines: list[Engine] = []

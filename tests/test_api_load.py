@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +45,6 @@ CLIENTS = 50
 ROUNDS = 4
 STARTUP_SECONDS = 60
 LOAD_SECONDS = 180
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 CLEAN_409 = {"trigger_not_allowed", "guard_failed", "bad_time", "concurrent_change"}
 
 
@@ -151,21 +149,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def postgres_store() -> Iterator[str]:
-    """A fresh database on the local server, dropped afterwards; skips, saying why, when there is none."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except Exception as error:  # no driver or no server: say why, do not pretend
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({error.__class__.__name__}: {error})")
-    name = f"laworkflow_load_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def postgres_store(postgres_database: str) -> str:
+    return postgres_database
 
 
 def _transitions_by(store: str, cases: list[str], actor: str) -> Counter[str]:
