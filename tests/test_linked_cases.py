@@ -38,6 +38,10 @@ transitions:
     increments: [visits]
     starts: {workflow: visit, data: {authority: =authority, number: =visits}}
     cites: {source: guide, para: "2"}
+  - trigger: abandon_visit
+    from: visiting
+    to: in_follow_up
+    cites: {source: guide, para: "2"}
   - trigger: visit_reported
     from: visiting
     to: in_follow_up
@@ -133,6 +137,20 @@ def test_the_parent_reacts_once_when_its_child_reaches_a_state(engine):
     assert view.data["progress"] == "poor"
     reported = [h for h in engine.history(parent) if h.type == "ChildReported"]
     assert [(r.details["child_id"], r.details["outcome"]) for r in reported] == [(str(child), "fired 'visit_reported'")]
+
+
+def test_a_reaction_the_parent_refuses_is_recorded_and_told(engine):
+    """The parent moved on before its child reported: the refusal is an event and a notification, not an error."""
+    parent = engine.start("follow-up", {"authority": "Ceredigion"}, actor="estyn", at="2022-01-10")
+    child = engine.fire(parent, "plan_visit", actor="estyn", at="2022-02-01").children[-1]["id"]
+    engine.fire(parent, "abandon_visit", actor="estyn", at="2022-02-02")
+    engine.fire(child, "report", {"progress": "good"}, actor="estyn", at="2022-02-10")
+    (reported,) = [h for h in engine.history(parent) if h.type == "ChildReported"]
+    assert reported.details["outcome"].startswith("refused: trigger 'visit_reported' is not allowed in state 'in_follow_up'")
+    assert engine.get(parent).state == "in_follow_up"
+    engine.due()  # the index catches up, filling the outbox
+    told = [n["payload"] for n in engine.due_store.outbox() if n["payload"]["kind"] == "reaction_refused"]
+    assert [(n["name"], n["child_id"]) for n in told] == [("visit_letter", str(child))]
 
 
 def test_a_restarted_engine_does_not_react_twice(engine, store):

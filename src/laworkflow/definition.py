@@ -65,7 +65,7 @@ class DataField(Strict):
 
 Op = Literal[
     "eq", "ne", "in", "not_in", "contains", "not_contains",
-    "gt", "ge", "lt", "le", "present", "min_items", "within",
+    "gt", "ge", "lt", "le", "present", "min_items", "max_items", "within",
 ]
 
 
@@ -74,7 +74,8 @@ class Condition(Strict):
 
     `within` takes a duration: the date field must fall between the day the
     trigger takes effect and that many days later (inclusive). A value written
-    `$name` is read from the definition's parameters.
+    `$name` is read from the definition's parameters; `=field` compares with
+    another field of the case (and with `min_items`/`max_items`, its length).
     """
 
     field: Name

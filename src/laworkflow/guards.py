@@ -27,9 +27,11 @@ class GuardContext:
     parameters: dict[str, Any]
 
     def resolve(self, value: Any) -> Any:
-        """Read `$name` values from the case's parameters."""
+        """Read `$name` from the case's parameters and `=field` from its data."""
         if isinstance(value, str) and value.startswith("$"):
             return self.parameters[value[1:]]
+        if isinstance(value, str) and value.startswith("="):
+            return self.data.get(value[1:])
         return value
 
 
@@ -109,8 +111,11 @@ def check_condition(condition: Condition, context: GuardContext) -> bool:
         return isinstance(actual, list) and expected in actual
     if op == "not_contains":
         return not (isinstance(actual, list) and expected in actual)
-    if op == "min_items":
-        return isinstance(actual, list) and len(actual) >= int(expected)
+    if op in ("min_items", "max_items"):
+        if not isinstance(actual, list) or expected is None:
+            return False
+        bound = len(expected) if isinstance(expected, list) else int(expected)
+        return len(actual) >= bound if op == "min_items" else len(actual) <= bound
     if op == "within":
         return _within(actual, expected, context)
     if actual is None or expected is None:

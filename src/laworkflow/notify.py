@@ -1,4 +1,4 @@
-"""Telling people: a timer fired, a deadline was missed, a deadline is approaching.
+"""Telling people: a timer fired, a deadline was missed or is approaching, a parent could not react to its child.
 
 Notifications are derived from events (and, for "approaching", from a reminder
 in the timer index) into an outbox kept beside the timer index, in the same
@@ -33,6 +33,9 @@ def notification_for(event: Any, workflow: str, position: int) -> dict[str, Any]
         kind, name, extra = "timer_fired", event.timer_id, {"due_at": event.due_at, "lateness_seconds": event.lateness_seconds}
     elif isinstance(event, Case.DeadlineMissed):
         kind, name, extra = "deadline_missed", event.deadline_id, {"due_date": event.due_date}
+    elif isinstance(event, Case.ChildReported) and event.outcome.startswith("refused"):
+        # A parent that could not take its reaction stays where it is: someone must look.
+        kind, name, extra = "reaction_refused", event.reaction, {"child_id": event.child_id, "outcome": event.outcome}
     else:
         return None
     return jsonable({

@@ -147,8 +147,12 @@ def _condition(d: Definition, c: Condition, fields: dict[str, Any], path: tuple[
         value = d.parameters[value[1:]].value
     if c.op in ("in", "not_in") and not isinstance(value, list):
         yield (*path, "value"), f"'{c.op}' needs a list value, got {value!r}"
-    if c.op == "min_items" and not isinstance(value, int):
-        yield (*path, "value"), f"'min_items' needs a whole number, got {value!r}"
+    if isinstance(value, str) and value.startswith("="):
+        if value[1:] not in fields:
+            yield (*path, "value"), f"compares with unknown field {value[1:]!r}; fields: {_known(fields)}"
+        return
+    if c.op in ("min_items", "max_items") and not isinstance(value, int):
+        yield (*path, "value"), f"'{c.op}' needs a whole number or '=field', got {value!r}"
     if c.op == "within":
         try:
             parse_duration(str(value))
