@@ -404,11 +404,11 @@ def test_deadline_with_unknown_set_by_and_met_by(minimal):
     text = edit(minimal, "    set_by: schedule\n", "    set_by: [schedule, plan]\n")
     text = edit(text, "    met_by: close\n", "    met_by: finish\n")
     found = {p.location: p for p in problems(text)}
-    assert set(found) == {"deadlines[0].set_by[1]", "deadlines[0].met_by"}
+    assert set(found) == {"deadlines[0].set_by[1]", "deadlines[0].met_by[0]"}
     assert "unknown trigger 'plan'" in found["deadlines[0].set_by[1]"].message
-    assert "unknown trigger 'finish'" in found["deadlines[0].met_by"].message
-    assert "close, note, schedule" in found["deadlines[0].met_by"].message
-    assert found["deadlines[0].met_by"].line == line_of(text, "met_by: finish")
+    assert "unknown trigger 'finish'" in found["deadlines[0].met_by[0]"].message
+    assert "close, note, schedule" in found["deadlines[0].met_by[0]"].message
+    assert found["deadlines[0].met_by[0]"].line == line_of(text, "met_by: finish")
     assert found["deadlines[0].set_by[1]"].line == line_of(text, "set_by: [schedule, plan]")
 
 
@@ -538,7 +538,7 @@ def test_several_problems_are_reported_together_with_their_lines(minimal):
         "transitions[0].guards[0].field": ("unknown field 'visit_day'", "field: visit_day"),
         "timers[0].fires": ("timer fires 'schedule'", "fires: schedule"),
         "timers[0].due": ("cannot read due rule '3 fortnights'", "due: 3 fortnights"),
-        "deadlines[0].met_by": ("unknown trigger 'finish'", "met_by: finish"),
+        "deadlines[0].met_by[0]": ("unknown trigger 'finish'", "met_by: finish"),
         "transitions[0].data.lead": ("an enum field needs 'choices'", "lead: {type: enum}"),
     }
     with pytest.raises(DefinitionError) as caught:

@@ -72,6 +72,11 @@ deadlines:
     target: 3 months
     due: 4 months
     cites: {source: guide, para: "2", choice: "'about quarterly'"}
+  - id: first_visit
+    set_by: [start]
+    met_by: [plan_visit, remove]
+    due: 6 months
+    cites: {source: guide, para: "2", choice: "a first visit, or removal, within six months of entering follow-up"}
 reactions:
   - id: visit_letter
     child: visit
@@ -181,11 +186,11 @@ def test_a_window_reports_early_on_time_and_late(engine):
     visit(engine, parent, "2022-03-01", "2022-03-02")
     assert engine.get(parent).deadlines["next_visit"]["status"] == "pending"  # re-set by the second report
     history = engine.history(parent)
-    met = [h.details for h in history if h.type == "DeadlineMet"]
+    met = [h.details for h in history if h.type == "DeadlineMet" and h.details["deadline_id"] == "next_visit"]
     assert met[0]["timing"] == "early"
     # Second window from Wednesday 2 March 2022: earliest 11 May, due 2 July; planned 1 August is late.
     engine.fire(parent, "plan_visit", actor="estyn", at="2022-08-01")
-    met = [h.details for h in engine.history(parent) if h.type == "DeadlineMet"]
+    met = [h.details for h in engine.history(parent) if h.type == "DeadlineMet" and h.details["deadline_id"] == "next_visit"]
     assert met[-1]["timing"] == "late"
     assert engine.get(parent).deadlines["next_visit"]["status"] == "met_late"
 
@@ -195,6 +200,18 @@ def test_a_window_met_inside_it_is_on_time(engine):
     visit(engine, parent, "2022-01-11", "2022-01-14")
     engine.fire(parent, "plan_visit", actor="estyn", at="2022-04-20")
     assert engine.get(parent).deadlines["next_visit"]["status"] == "met"
+
+
+def test_a_deadline_set_when_the_case_starts_is_met_by_either_of_its_triggers(engine):
+    """`set_by: [start]` arms it with the case; `met_by: [plan_visit, remove]`: whichever comes first meets it."""
+    first = engine.start("follow-up", {"authority": "Powys"}, actor="estyn", at="2022-01-10")
+    second = engine.start("follow-up", {"authority": "Conwy"}, actor="estyn", at="2022-01-10")
+    # Six calendar months after Monday 10 January 2022: Sunday 10 July 2022.
+    assert engine.get(first).deadlines["first_visit"]["due_date"] == "2022-07-10"
+    engine.fire(first, "plan_visit", actor="estyn", at="2022-03-01")
+    engine.fire(second, "remove", actor="estyn", at="2022-03-01")
+    assert engine.get(first).deadlines["first_visit"]["status"] == "met"
+    assert engine.get(second).deadlines["first_visit"]["status"] == "met"
 
 
 def test_counter_guards_need_two_visits_or_a_recorded_override(engine):

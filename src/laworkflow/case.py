@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from .clock import start_of_day, uk_date
-from .definition import Transition
+from .definition import START, Transition
 from .errors import BadTime, GuardFailed, InvalidData, LaworkflowError, TriggerNotAllowed
 from .guards import GuardContext
 from .machine import CompiledWorkflow, validate_payload
@@ -241,6 +241,7 @@ class Case(Aggregate):
         }
         plan = _Plan(workflow, state=fields["state"], data=payload, parameters=values)
         plan.enter_state(fields["state"], at, actor)
+        plan.set_deadlines(START, at, actor)
         fields["digest"] = event_digest(cls.Started.__qualname__, fields)
         case = cls._create(
             cls.Started,
@@ -400,7 +401,7 @@ class _Plan:
         self.data.update(payload)
         self.state = target
         self._meet_deadlines(transition.trigger, at, actor)
-        self._set_deadlines(transition.trigger, at, actor)
+        self.set_deadlines(transition.trigger, at, actor)
         if target != source:
             for timer_id, timer in list(self.timers.items()):
                 if timer["state"] == source:
@@ -429,7 +430,7 @@ class _Plan:
             self.add("DeadlineMet", at, actor, deadline_id=deadline.id, met_on=met_on.isoformat(), late_by_working_days=late, timing=timing)
             entry["status"] = "met"
 
-    def _set_deadlines(self, trigger: str, at: datetime, actor: str) -> None:
+    def set_deadlines(self, trigger: str, at: datetime, actor: str) -> None:
         for deadline in self.workflow.deadlines_set_by.get(trigger, []):
             what = f"deadline {deadline.id!r}"
             due_date = self._resolve(deadline.due, at, what).isoformat()
@@ -440,7 +441,7 @@ class _Plan:
                 lead = self.workflow.duration(deadline.remind_before, self.parameters)
                 remind_on = lead.before(date.fromisoformat(due_date), self.workflow.calendar).isoformat()
             self.add(
-                "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=deadline.met_by,
+                "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=" or ".join(deadline.met_by),
                 target_date=target, earliest_date=earliest, remind_on=remind_on,
             )
             self.deadlines[deadline.id] = {"due_date": due_date, "status": "pending", "earliest_date": earliest}

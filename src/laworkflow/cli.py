@@ -117,7 +117,7 @@ def definitions_show(ctx: typer.Context, workflow: str, version: Annotated[int |
     text = [f"{d.key}  {d.title}", f"  calendar: {d.calendar}  hash: {compiled.content_hash[:12]}", "  states:"]
     text += [f"    {name}{' (terminal)' if s.terminal else ''} — {s.cites.source} {s.cites.para}" for name, s in d.states.items()]
     text += ["  timers:"] + [f"    {t.id}: in {t.state}, {t.due}, fires {t.fires}" for t in d.timers]
-    text += ["  deadlines:"] + [f"    {x.id}: {x.due} from {', '.join(x.set_by)}, met by {x.met_by}" for x in d.deadlines]
+    text += ["  deadlines:"] + [f"    {x.id}: {x.due} from {', '.join(x.set_by)}, met by {' or '.join(x.met_by)}" for x in d.deadlines]
     emit(as_json, document, "\n".join(text))
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+START = "start"  # in a deadline's `set_by`: set when the case starts, not by a trigger
 # Where YAML authors may write one name or a list of them.
 Names = Annotated[list[Name], BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
 DefinitionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", max_length=80)]
@@ -166,8 +167,8 @@ class Deadline(Strict):
     """
 
     id: Name
-    set_by: Names = Field(min_length=1)
-    met_by: Name
+    set_by: Names = Field(min_length=1, description="Triggers that set it; `start` sets it when a case starts.")
+    met_by: Names = Field(min_length=1, description="Triggers that meet it, any one of them.")
     due: str = Field(description="The latest date: a due rule, counted from the moment the setting trigger takes effect unless it names a field.")
     target: str | None = Field(default=None, description="The date aimed at, for a window (a due rule).")
     earliest: str | None = Field(default=None, description="Before this date meeting it is early (a due rule).")

@@ -215,7 +215,8 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
     for deadline in definition.deadlines:
         for trigger in deadline.set_by:
             set_by.setdefault(trigger, []).append(deadline)
-        met_by.setdefault(deadline.met_by, []).append(deadline)
+        for trigger in deadline.met_by:
+            met_by.setdefault(trigger, []).append(deadline)
     reactions: dict[str, list[Reaction]] = {}
     for reaction in definition.reactions:
         reactions.setdefault(reaction.child, []).append(reaction)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from .definition import Condition, Definition, NamedGuard
+from .definition import START, Condition, Definition, NamedGuard
 from .durations import parse_due, parse_duration
 from .errors import DurationError
 from .guards import GuardRegistry
@@ -206,10 +206,11 @@ def _deadlines(d: Definition, _: GuardRegistry) -> Found:
             yield ("deadlines", i, "id"), f"duplicate deadline id {deadline.id!r}"
         seen.add(deadline.id)
         for j, trigger in enumerate(deadline.set_by):
+            if trigger not in triggers and trigger != START:
+                yield ("deadlines", i, "set_by", j), f"unknown trigger {trigger!r}; triggers: {START}, {_known(triggers)}"
+        for j, trigger in enumerate(deadline.met_by):
             if trigger not in triggers:
-                yield ("deadlines", i, "set_by", j), f"unknown trigger {trigger!r}; triggers: {_known(triggers)}"
-        if deadline.met_by not in triggers:
-            yield ("deadlines", i, "met_by"), f"unknown trigger {deadline.met_by!r}; triggers: {_known(triggers)}"
+                yield ("deadlines", i, "met_by", j), f"unknown trigger {trigger!r}; triggers: {_known(triggers)}"
         yield from _due_rule(d, deadline.due, ("deadlines", i, "due"))
         for key in ("target", "earliest"):
             if getattr(deadline, key) is not None:
