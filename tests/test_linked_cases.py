@@ -253,3 +253,48 @@ def test_a_counter_must_be_an_integer_field():
     broken = PARENT.replace("visits: {type: integer, required: false}", "visits: {type: string, required: false}")
     with pytest.raises(DefinitionError, match="not an integer"):
         load_text(broken)
+
+
+GRANDPARENT = """
+id: oversight
+version: 1
+title: Oversight
+inspectorate: Test
+calendar: wales
+""" + SOURCES + """
+data:
+  authority: {type: string}
+initial: open
+states:
+  open: {cites: {source: guide, para: "6"}}
+  following: {cites: {source: guide, para: "6"}}
+  closed: {terminal: true, cites: {source: guide, para: "6"}}
+transitions:
+  - trigger: begin_follow_up
+    from: open
+    to: following
+    starts: {workflow: follow-up, data: {authority: =authority}}
+    cites: {source: guide, para: "6"}
+  - trigger: follow_up_visited
+    from: following
+    to: closed
+    cites: {source: guide, para: "6"}
+reactions:
+  - id: visited
+    child: follow-up
+    reaches: [in_follow_up]
+    fire: follow_up_visited
+    cites: {source: guide, para: "6"}
+"""
+
+
+def test_reactions_cascade_from_grandchild_to_grandparent(store, opened_engines):
+    """A visit reported moves its follow-up, whose move in turn moves the oversight case, in one command."""
+    catalog = Catalog([load_text(PARENT), load_text(CHILD), load_text(GRANDPARENT)])
+    engine = Engine(catalog, clock=SimulatedClock("2022-01-10"), env=store_env(store))
+    opened_engines.append(engine)
+    top = engine.start("oversight", {"authority": "Wrexham"}, actor="estyn", at="2022-01-10")
+    follow_up = engine.fire(top, "begin_follow_up", actor="estyn", at="2022-01-11").children[0]["id"]
+    visit(engine, follow_up, "2022-02-01", "2022-02-10")
+    assert engine.get(follow_up).state == "in_follow_up"
+    assert engine.get(top).state == "closed"

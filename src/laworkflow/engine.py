@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from .case import SYSTEM_ACTOR, Case, stored_digest
 from .catalog import Catalog
@@ -36,6 +37,7 @@ T = TypeVar("T")
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
 RETRIES = 5
+_FOLLOWED_TOPICS = [get_topic(Case.Started), get_topic(Case.Transitioned)]  # all the follow-up manager reads
 REACTIONS = "reactions"
 REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
 _STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD")
@@ -86,7 +88,6 @@ class Engine(Application[UUID]):
         case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=case_id or uuid4())
         self._save(case)
         log.info("case.started", case_id=str(case.id), workflow=compiled.key, actor=actor, effective_at=moment.isoformat())
-        self._react_to_children()
         return case.id
 
     def fire(
@@ -114,23 +115,25 @@ class Engine(Application[UUID]):
 
         case = self.retrying(attempt)
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
-        self._react_to_children()
-        return self.get(case.id)
+        if case.parent_id is not None:  # only a child's transitions call for a reaction (never to this case itself)
+            self.follow_up()
+        return self._view(case)
 
     def fire_timer(self, case_id: UUID | str, timer_id: str, *, at: datetime | str | None = None) -> bool:
         """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
         moment = self._moment(at)
 
-        def attempt() -> tuple[bool, str]:
+        def attempt() -> tuple[bool, Case]:
             case, workflow = self._load(case_id)
             fired = case.fire_timer(workflow, timer_id, at=moment)
             if case.pending_events:
                 self._save(case)
-            return fired, case.key
+            return fired, case
 
-        fired, key = self.retrying(attempt)
-        log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=key, timer_id=timer_id, at=moment.isoformat())
-        self._react_to_children()
+        fired, case = self.retrying(attempt)
+        log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=case.key, timer_id=timer_id, at=moment.isoformat())
+        if fired and case.parent_id is not None:
+            self.follow_up()
         return fired
 
     def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:
@@ -144,9 +147,7 @@ class Engine(Application[UUID]):
                 log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
             return count
 
-        count = self.retrying(attempt)
-        self._react_to_children()
-        return count
+        return self.retrying(attempt)
 
     def run_due(
         self,
@@ -340,8 +341,11 @@ class Engine(Application[UUID]):
         started = next(iter(self.events.get(case_id, lte=1)))
         return started.definition_id, started.definition_version, UUID(started.parent_id) if started.parent_id else None
 
-    def _react_to_children(self) -> None:
+    def follow_up(self) -> None:
         """Let parents react to what their children did, from the last position this engine handled.
+
+        Commands on a child case call it; the scheduler calls it on every loop,
+        which also picks up what another node or a crash left undone.
 
         The position is kept beside the timer index, saved after any reaction
         and otherwise every few hundred events; a crash before it is saved means
@@ -356,18 +360,19 @@ class Engine(Application[UUID]):
                 self._reactions_position = self.due_store.position(REACTIONS)
             saved = self._reactions_position
             while True:
-                notifications = self.recorder.select_notifications(self._reactions_position + 1, 500)
-                if not notifications:
-                    break
+                notifications = self.recorder.select_notifications(self._reactions_position + 1, 500, topics=_FOLLOWED_TOPICS)
+                reacted = False
                 for notification in notifications:
                     self._children.apply(self.mapper.to_domain_event(notification))
                     pending = self._children.take()
                     for job in pending:
                         self._react(job)
-                    if pending:
-                        saved = -1  # a reaction happened: save the position before returning
-                self._reactions_position = notifications[-1].id
-                if len(notifications) < 500:
+                    reacted = reacted or bool(pending)
+                if notifications:
+                    self._reactions_position = notifications[-1].id
+                if reacted:
+                    saved = -1  # save the position before returning; and the reactions' own events may call for more
+                elif len(notifications) < 500:
                     break
             if saved == -1 or self._reactions_position - saved >= REACTIONS_SAVE_EVERY:
                 self.due_store.set_position(REACTIONS, self._reactions_position)

@@ -50,6 +50,8 @@ class Scheduler:
     def tick(self) -> int:
         """Catch the index up with the log, then handle every item due now (a batch at a time)."""
         handled = 0
+        with self.lock:
+            self.engine.follow_up()  # reactions another node or a crash left undone
         while not self.stopping.is_set():
             with self.lock:
                 self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper)
