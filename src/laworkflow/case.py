@@ -335,9 +335,6 @@ class Case(Aggregate):
     def key(self) -> str:
         return f"{self.definition_id}@{self.definition_version}"
 
-    def pending_deadlines(self) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.deadlines.items() if v["status"] == "pending"}
-
     # ------------------------------------------------------------------- helpers
 
     def _check_time(self, at: datetime) -> datetime:
@@ -467,4 +464,4 @@ class _Plan:
         return rule.resolve(anchor, self.workflow.calendar)
 
 
-__all__ = ["Case", "GENESIS", "LaworkflowError", "event_digest", "stored_digest"]
+__all__ = ["Case", "GENESIS", "event_digest", "stored_digest"]

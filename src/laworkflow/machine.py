@@ -63,6 +63,11 @@ def validate_payload(model: type[BaseModel], data: dict[str, Any] | None, what: 
         raise InvalidData(f"invalid data for {what}: {details}") from None
 
 
+def _parameter_text(text: str, parameters: dict[str, Any]) -> str:
+    """A rule written directly, or `$name` for the case's value of a parameter."""
+    return str(parameters[text[1:]]) if text.startswith("$") else text
+
+
 def _parameter_value(name: str, default: Any, value: Any) -> Any:
     """An override takes the kind of its default: a due rule stays a due rule, a number a number."""
     try:
@@ -151,14 +156,10 @@ class CompiledWorkflow:
         return values
 
     def duration(self, text: str, parameters: dict[str, Any]) -> Duration:
-        if text.startswith("$"):
-            text = str(parameters[text[1:]])
-        return parse_duration(text)
+        return parse_duration(_parameter_text(text, parameters))
 
     def due_rule(self, text: str, parameters: dict[str, Any]) -> DueRule:
-        if text.startswith("$"):
-            text = str(parameters[text[1:]])
-        return parse_due(text)
+        return parse_due(_parameter_text(text, parameters))
 
     def select(self, state: str, trigger: str, data: dict[str, Any] | None, context_for: Any) -> tuple[Transition, dict[str, Any]]:
         """Find the transition a trigger takes from a state, with its validated data.

@@ -46,6 +46,12 @@ def _citations(d: Definition, _: GuardRegistry) -> Found:
         yield from check(("deadlines", i), deadline.cites.source)
     for name, parameter in d.parameters.items():
         yield from check(("parameters", name), parameter.cites.source)
+    for i, reaction in enumerate(d.reactions):
+        yield from check(("reactions", i), reaction.cites.source)
+    for i, t in enumerate(d.transitions):
+        for j, guard in enumerate(t.guards):
+            if guard.cites is not None:
+                yield from check(("transitions", i, "guards", j), guard.cites.source)
 
 
 def _states(d: Definition, _: GuardRegistry) -> Found:
@@ -160,12 +166,20 @@ def _condition(d: Definition, c: Condition, fields: dict[str, Any], path: tuple[
             yield (*path, "value"), str(error)
 
 
+def _parameter_text(d: Definition, text: str, path: tuple[str | int, ...]) -> tuple[str | None, list[tuple[tuple[str | int, ...], str]]]:
+    """A duration written directly or as `$parameter`: its text, or the problem of an unknown parameter."""
+    if not text.startswith("$"):
+        return text, []
+    if text[1:] not in d.parameters:
+        return None, [(path, f"unknown parameter {text!r}; parameters: {_known(d.parameters)}")]
+    return str(d.parameters[text[1:]].value), []
+
+
 def _due_rule(d: Definition, text: str, path: tuple[str | int, ...]) -> Found:
-    if text.startswith("$"):
-        if text[1:] not in d.parameters:
-            yield path, f"unknown parameter {text!r}; parameters: {_known(d.parameters)}"
-            return
-        text = str(d.parameters[text[1:]].value)
+    text, problems = _parameter_text(d, text, path)
+    yield from problems
+    if text is None:
+        return
     try:
         rule = parse_due(text)
     except DurationError as error:
@@ -216,13 +230,14 @@ def _deadlines(d: Definition, _: GuardRegistry) -> Found:
             if getattr(deadline, key) is not None:
                 yield from _due_rule(d, getattr(deadline, key), ("deadlines", i, key))
         if deadline.remind_before is not None:
-            text = deadline.remind_before
-            if text.startswith("$"):
-                text = str(d.parameters[text[1:]].value) if text[1:] in d.parameters else text
+            path = ("deadlines", i, "remind_before")
+            text, problems = _parameter_text(d, deadline.remind_before, path)
+            yield from problems
             try:
-                parse_duration(text)
+                if text is not None:
+                    parse_duration(text)
             except DurationError as error:
-                yield ("deadlines", i, "remind_before"), str(error)
+                yield path, str(error)
 
 
 def _reactions(d: Definition, _: GuardRegistry) -> Found:
@@ -230,8 +245,6 @@ def _reactions(d: Definition, _: GuardRegistry) -> Found:
     for i, reaction in enumerate(d.reactions):
         if reaction.fire not in triggers:
             yield ("reactions", i, "fire"), f"unknown trigger {reaction.fire!r}; triggers: {_known(triggers)}"
-        if reaction.cites.source not in d.sources:
-            yield ("reactions", i, "cites", "source"), f"unknown source {reaction.cites.source!r}; declared: {_known(d.sources)}"
 
 
 def _increments(d: Definition, _: GuardRegistry) -> Found:
