@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
+from .bounds import check_moment
 from .errors import BadTime
 
 LONDON = ZoneInfo("Europe/London")
@@ -58,7 +59,7 @@ def aware(value: datetime | date | str) -> datetime:
     """Read a moment: an aware datetime, a date (its UK midnight) or ISO text of either.
 
     A naive datetime is taken as UK local time, which is what people mean
-    when they write "10:00 on 14 June".
+    when they write "10:00 on 14 June". Outside `laworkflow.bounds`: OutOfRange.
     """
     if isinstance(value, str):
         text = value.strip()
@@ -69,7 +70,7 @@ def aware(value: datetime | date | str) -> datetime:
                 f"cannot read {text!r} as a date or time; use ISO 8601, e.g. 2013-06-14 or 2013-06-14T09:00:00+01:00"
             ) from None
     if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=LONDON)
+        return check_moment(value if value.tzinfo is not None else value.replace(tzinfo=LONDON))
     if isinstance(value, date):
-        return start_of_day(value)
+        return check_moment(start_of_day(value))
     raise BadTime(f"not a date or time: {value!r}")

@@ -90,3 +90,9 @@ class ConcurrentChange(LaworkflowError):
     """Another writer changed the case first; reload and retry."""
 
     code = "concurrent_change"
+
+
+class OutOfRange(LaworkflowError, ValueError):
+    """A date or moment, given or derived, outside the range the engine accepts (`laworkflow.bounds`)."""
+
+    code = "out_of_range"
