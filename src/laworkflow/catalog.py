@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 from .definition import Definition
@@ -23,12 +24,22 @@ WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
 
 
 def default_workflows_dir() -> Path:
-    """$LAWORKFLOW_WORKFLOWS, else ./workflows, else the workflows shipped beside the package source."""
+    """$LAWORKFLOW_WORKFLOWS, else ./workflows, else the workflows installed with the package.
+
+    An installed package (wheel, `pip install .`) carries the repository's workflows/ as
+    laworkflow/workflows (see pyproject's package-dir). In a checkout (an editable install, or
+    src/ on the path) the package folder has no such copy: there the repository's own
+    workflows/ beside src/ is the folder that mapping names, so it is the answer.
+    """
     if os.environ.get(WORKFLOWS_ENV):
         return Path(os.environ[WORKFLOWS_ENV])
     here = Path.cwd() / "workflows"
     if here.is_dir():
         return here
+    package = resources.files(__package__)
+    # files() is a real folder for a package on disk; a zipped one cannot hand out a folder.
+    if isinstance(package, Path) and (package / "workflows").is_dir():
+        return package / "workflows"
     return Path(__file__).resolve().parents[2] / "workflows"
 
 
@@ -51,16 +62,25 @@ class Catalog:
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None, guards: GuardRegistry = default_guards) -> Catalog:
-        """Load every *.yaml / *.yml file; every problem in every file is reported together."""
+        """Load every *.yaml / *.yml file; every problem in every file is reported together.
+
+        A file that fails in a way the loader did not foresee is one more problem against that
+        file, not a traceback that hides the others: a definition file is input, not code."""
         directory = Path(directory) if directory is not None else default_workflows_dir()
         if not directory.is_dir():
             raise DefinitionError([Problem(str(directory), "", "no such workflows folder")])
         definitions, problems = [], []
-        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+        except OSError as error:
+            raise DefinitionError([Problem(str(directory), "", f"cannot list the workflows folder: {error.strerror}")]) from None
+        for path in paths:
             try:
                 definitions.append(load_file(path, guards))
             except DefinitionError as error:
                 problems.extend(error.problems)
+            except Exception as error:  # noqa: BLE001 - defence in depth, see above
+                problems.append(Problem(str(path), "", f"cannot be loaded: {error.__class__.__name__}: {error}"))
         if problems:
             raise DefinitionError(problems)
         return cls(definitions, guards)
