@@ -1,0 +1,155 @@
+"""The package as a user installs it, not as the checkout runs it.
+
+The rest of the suite runs an editable install from the repository root, where
+./workflows and src/ are at hand, so it cannot notice a wheel that leaves the
+workflows behind or a module that needs an extra. Here a real wheel is built and
+installed into a folder of its own, and its CLI is run from a folder that is not
+the checkout.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+
+from laworkflow import catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "laworkflow"
+WORKFLOW_FILES = sorted(p.name for p in (ROOT / "workflows").iterdir() if p.suffix in {".yaml", ".yml"})
+# What a build never needs; copying it would only be slow (a virtualenv) or stale (an old build/).
+NOT_SOURCES = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "*.sqlite*")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel pip builds of the repository.
+
+    Built from a copy of the checkout: an in-tree build writes build/ and *.egg-info into
+    the working tree, and setuptools reuses an old build/lib, so a module deleted since
+    would still ship.
+    """
+    work = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(ROOT, work / "source", ignore=NOT_SOURCES)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(work / "source")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (found,) = (work / "dist").glob("laworkflow-*.whl")
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """The wheel installed alone into a folder; its dependencies are the running interpreter's."""
+    target = tmp_path_factory.mktemp("site")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+def python(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The interpreter with the installed package, run from `cwd`, with nothing pointing it at the checkout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAWORKFLOW_")}
+    env["PYTHONPATH"] = str(installed)  # ahead of site-packages, so it wins over the editable install
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def cli(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return python(installed, cwd, "-m", "laworkflow.cli", *args)
+
+
+def test_the_wheel_ships_workflows_schema_reference_data_and_py_typed(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"laworkflow/workflows/{name}" for name in WORKFLOW_FILES}
+    expected |= {"laworkflow/workflows/schema.json", "laworkflow/reference/authorities.csv", "laworkflow/py.typed"}
+    assert WORKFLOW_FILES and expected <= names, sorted(expected - names)
+
+
+def test_the_wheel_ships_every_module(wheel):
+    """pyproject lists the packages by hand: a new subpackage left out of the list must show here."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {f"laworkflow/{p.relative_to(PACKAGE).as_posix()}" for p in PACKAGE.rglob("*.py")}
+    assert modules <= names, sorted(modules - names)
+
+
+def test_the_installed_cli_lists_the_shipped_workflows_from_any_folder(installed, tmp_path):
+    located = python(installed, tmp_path, "-c", "import laworkflow.catalog as c; print(c.__file__); print(c.default_workflows_dir())")
+    module, folder = located.stdout.split()
+    assert Path(module).is_relative_to(installed) and Path(folder) == installed / "laworkflow" / "workflows", located.stdout
+
+    listed = cli(installed, tmp_path, "definitions", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    keys = {(d["id"], d["version"]) for d in json.loads(listed.stdout)["definitions"]}
+    files = [yaml.safe_load((ROOT / "workflows" / name).read_text(encoding="utf-8")) for name in WORKFLOW_FILES]
+    assert keys == {(f["id"], f["version"]) for f in files}
+
+
+def test_the_installed_cli_runs_the_demo_from_any_folder(installed, tmp_path):
+    demo = cli(installed, tmp_path, "--store", "memory:", "demo", "--json")
+    assert demo.returncode == 0, demo.stderr
+    case = json.loads(demo.stdout)["case"]
+    assert (case["workflow"], case["data"]["authority"], case["ended"]) == ("ofsted-laassi", "Norfolk", True)
+    assert list(tmp_path.iterdir()) == []  # a memory store writes no file
+
+
+def test_a_checkout_reads_its_own_workflows_folder_from_any_folder(monkeypatch, tmp_path):
+    """In a checkout the package has no copy of workflows/: the repository's folder is the one."""
+    if not Path(catalog.__file__).resolve().is_relative_to(PACKAGE):
+        pytest.skip(f"laworkflow is imported from {catalog.__file__}, not from this checkout")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(catalog.WORKFLOWS_ENV, raising=False)
+    assert catalog.default_workflows_dir().resolve() == ROOT / "workflows"
+
+
+def _distribution(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;(]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_top_level_import_comes_from_a_runtime_dependency():
+    """`pip install .` installs no extra: a module src/ imports on load must come from [project].dependencies
+    (or what they require, extras aside). Imports inside functions may serve an extra, and are not looked at."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime, todo = set(), [_distribution(d) for d in project["dependencies"]]
+    while todo:
+        name = todo.pop()
+        if name in runtime:
+            continue
+        runtime.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [_distribution(r) for r in requires if "extra" not in r.partition(";")[2]]
+    provided = {module: {_distribution(d) for d in dists} for module, dists in metadata.packages_distributions().items()}
+    missing = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {name.partition(".")[0] for name in names}:
+                if top in sys.stdlib_module_names or top in {"laworkflow", "__future__"}:
+                    continue
+                if not provided.get(top, set()) & runtime:
+                    missing.add(f"{top} (imported by {path.relative_to(ROOT)})")
+    assert not missing, sorted(missing)
