@@ -17,16 +17,19 @@ of Python and of the databases.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime
 
 from .errors import OutOfRange
 
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2199, 12, 31)
-# Moments as UTC instants; a day in UK time is within an hour of UTC, so a day inside the range is a moment inside it.
-EARLIEST_MOMENT = datetime.combine(EARLIEST_DAY, time(0, 0), tzinfo=timezone.utc)
-LATEST_MOMENT = datetime.combine(LATEST_DAY, time(23, 59, 59, 999999), tzinfo=timezone.utc)
-_SLACK = timedelta(hours=1)  # UK time is UTC or UTC+1: the first and last UK day of the range are inside
+_UK = ZoneInfo("Europe/London")  # days are counted in the UK (clock.LONDON; not imported, clock imports us)
+EARLIEST_MOMENT = datetime.combine(EARLIEST_DAY, time.min, tzinfo=_UK)  # the first and last moments of the range's UK days
+LATEST_MOMENT = datetime.combine(LATEST_DAY, time.max, tzinfo=_UK)
 RANGE_TEXT = f"{EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
 
 
@@ -40,12 +43,15 @@ def check_day(day: date, what: str = "a date") -> date:
 
 
 def check_moment(moment: datetime, what: str = "a moment") -> datetime:
-    """An aware `moment` itself, or OutOfRange; naive moments are the caller's to make aware first."""
+    """An aware `moment` itself when its UK day is inside the range, else OutOfRange.
+
+    Naive moments are the caller's to make aware first (clock.aware reads them as UK time).
+    """
     if moment.tzinfo is None:
         raise ValueError("check_moment needs an aware datetime")
     try:
-        inside = EARLIEST_MOMENT - _SLACK <= moment <= LATEST_MOMENT + _SLACK
-    except OverflowError:  # comparing near datetime.min/max across offsets
+        inside = within(moment.astimezone(_UK).date())
+    except (OverflowError, ValueError):  # near datetime.min/max, the UK day itself cannot be formed
         inside = False
     if not inside:
         raise OutOfRange(f"{what} {moment.isoformat()} is outside the dates the engine accepts ({RANGE_TEXT})")
@@ -55,4 +61,17 @@ def check_moment(moment: datetime, what: str = "a moment") -> datetime:
 def within(day: date) -> bool:
     """True when `day` is inside the range (for code that sets items aside rather than raising)."""
     return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def _day_inside(day: date) -> date:
+    return check_day(day, "the date")
+
+
+def _moment_inside(moment: datetime) -> datetime:
+    return check_moment(moment, "the moment")
+
+
+# Field types for pydantic models of typed-in values (case data, assessments): a date or an aware moment inside the range.
+Day = Annotated[date, AfterValidator(_day_inside)]
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_inside)]
 

@@ -21,9 +21,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from .bounds import RANGE_TEXT, check_moment, within
 from .clock import start_of_day, uk_date
 from .definition import START, Transition
-from .errors import BadTime, GuardFailed, InvalidData, LaworkflowError, TriggerNotAllowed
+from .errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 from .guards import GuardContext
 from .machine import CompiledWorkflow, validate_payload
 
@@ -58,6 +59,18 @@ def stored_digest(event: Any) -> str:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
+
+
+def _inside(day: date, says: str) -> date:
+    """`day`, or OutOfRange: `says` what the day is, e.g. "deadline 'x' would fall due on"."""
+    if not within(day):
+        raise OutOfRange(f"{says} {day.isoformat()}, outside the dates the engine accepts ({RANGE_TEXT}); nothing was recorded")
+    return day
+
+
+def _when(at: datetime) -> datetime:
+    """The moment a command takes effect, in UTC; outside `laworkflow.bounds`, OutOfRange (for callers that skip `aware`)."""
+    return _utc(check_moment(at, "a command's time"))
 
 
 class Case(Aggregate):
@@ -221,7 +234,7 @@ class Case(Aggregate):
         """Start a case on a compiled workflow; arms the initial state's timers."""
         payload = validate_payload(workflow.start_model, data, f"starting {workflow.key}")
         values = workflow.parameters(parameters)
-        at = _utc(at)
+        at = _when(at)
         timestamp = cls.Started.create_timestamp()
         fields = {
             "originator_topic": get_topic(cls),
@@ -279,7 +292,7 @@ class Case(Aggregate):
         timer = self.timers.get(timer_id)
         if timer is None or timer["state"] != self.state:
             return False
-        at = _utc(at)
+        at = _when(at)
         due_at = timer["due_at"]
         if at < due_at:
             raise BadTime(f"timer {timer_id!r} is not due until {due_at.isoformat()}")
@@ -301,7 +314,7 @@ class Case(Aggregate):
 
     def record_missed_deadlines(self, workflow: CompiledWorkflow, *, at: datetime) -> int:
         plan = self._plan(workflow)
-        plan.missed_deadlines(_utc(at))
+        plan.missed_deadlines(_when(at))
         self._record_plan(plan)
         return len(plan.events)
 
@@ -311,23 +324,25 @@ class Case(Aggregate):
         """Fire the parent's trigger for a child's progress, once per child event; a refusal is recorded, not raised."""
         if f"{child_id}:{child_version}" in self.reported:
             return None
-        at = max(_utc(at), self.effective_at or _utc(at))
+        at = max(_when(at), self.effective_at or _when(at))
         actor = f"child:{child_id}"
         plan = self._plan(workflow)
         plan.missed_deadlines(at)
         try:
             transition, payload = workflow.select(self.state, reaction.fire, data, lambda p: self._context(workflow, p, at))
-        except LaworkflowError as refusal:
+            plan.add("ChildReported", at, actor, child_id=str(child_id), child_version=child_version, reaction=reaction.id, outcome=f"fired {reaction.fire!r}")
+            plan.transition(transition, payload, at, actor)
+        except LaworkflowError as refusal:  # refused, or it would derive a deadline out of range: recorded, so follow-up goes on
+            plan = self._plan(workflow)
+            plan.missed_deadlines(at)
             plan.add("ChildReported", at, actor, child_id=str(child_id), child_version=child_version, reaction=reaction.id, outcome=f"refused: {refusal}")
             self._record_plan(plan)
             return None
-        plan.add("ChildReported", at, actor, child_id=str(child_id), child_version=child_version, reaction=reaction.id, outcome=f"fired {reaction.fire!r}")
-        plan.transition(transition, payload, at, actor)
         self._record_plan(plan)
         return transition
 
     def link_child(self, child_id: UUID, workflow: str, trigger: str, *, actor: str, at: datetime) -> None:
-        self._record(Case.ChildLinked, actor=actor, effective_at=_utc(at), child_id=str(child_id), workflow=workflow, trigger=trigger)
+        self._record(Case.ChildLinked, actor=actor, effective_at=_when(at), child_id=str(child_id), workflow=workflow, trigger=trigger)
 
     # ------------------------------------------------------------------- queries
 
@@ -338,7 +353,7 @@ class Case(Aggregate):
     # ------------------------------------------------------------------- helpers
 
     def _check_time(self, at: datetime) -> datetime:
-        at = _utc(at)
+        at = _when(at)
         if self.effective_at is not None and at < self.effective_at:
             raise BadTime(
                 f"a command cannot take effect at {at.isoformat()}, before the case's last event "
@@ -379,11 +394,18 @@ class _Plan:
         self.events.append((kind, {"actor": actor, "effective_at": at, **fields}))
 
     def missed_deadlines(self, at: datetime) -> None:
-        """Record, in due order, every pending deadline whose day ended before `at`."""
+        """Record, in due order, every pending deadline whose day ended before `at`.
+
+        A due date outside `laworkflow.bounds` (only ever stored before they were
+        checked) never passes: commands can no longer reach it, and the index sets it aside.
+        """
         passed = []
         for deadline_id, entry in self.deadlines.items():
-            missed_at = _utc(start_of_day(date.fromisoformat(entry["due_date"]) + timedelta(days=1)))
-            if entry["status"] == "pending" and missed_at <= at:
+            due = date.fromisoformat(entry["due_date"])
+            if entry["status"] != "pending" or not within(due):
+                continue
+            missed_at = _utc(start_of_day(due + timedelta(days=1)))
+            if missed_at <= at:
                 passed.append((missed_at, deadline_id))
         for missed_at, deadline_id in sorted(passed):
             effective = max(missed_at, self.last) if self.last else missed_at
@@ -421,7 +443,8 @@ class _Plan:
             entry = self.deadlines.get(deadline.id)
             if entry is None or entry["status"] not in ("pending", "missed"):
                 continue
-            late = self.workflow.calendar.working_days_between(date.fromisoformat(entry["due_date"]), met_on)
+            due = date.fromisoformat(entry["due_date"])
+            late = self.workflow.calendar.working_days_between(due, met_on) if within(due) else 0
             early = entry.get("earliest_date") is not None and met_on.isoformat() < entry["earliest_date"]
             timing = "late" if late else ("early" if early else "on_time")
             self.add("DeadlineMet", at, actor, deadline_id=deadline.id, met_on=met_on.isoformat(), late_by_working_days=late, timing=timing)
@@ -436,7 +459,7 @@ class _Plan:
             remind_on = None
             if deadline.remind_before:
                 lead = self.workflow.duration(deadline.remind_before, self.parameters)
-                remind_on = lead.before(date.fromisoformat(due_date), self.workflow.calendar).isoformat()
+                remind_on = _inside(lead.before(date.fromisoformat(due_date), self.workflow.calendar), f"the reminder of {what} would fall on").isoformat()
             self.add(
                 "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=" or ".join(deadline.met_by),
                 target_date=target, earliest_date=earliest, remind_on=remind_on,
@@ -460,8 +483,13 @@ class _Plan:
             value = self.data.get(rule.anchor)
             if value is None:
                 raise InvalidData(f"{what} counts from {rule.anchor!r}, which the case does not have yet")
-            anchor = date.fromisoformat(str(value)[:10])
-        return rule.resolve(anchor, self.workflow.calendar)
+            try:
+                anchor = date.fromisoformat(str(value)[:10])
+            except ValueError:
+                raise InvalidData(f"{what} counts from {rule.anchor!r}, which is not a date: {value!r}") from None
+            _inside(anchor, f"{what} counts from {rule.anchor!r}, which is")
+        # Every timer and deadline a command derives passes here: one outside the range refuses the whole command.
+        return _inside(rule.resolve(anchor, self.workflow.calendar), f"{what} ({due}) would fall due on")
 
 
 __all__ = ["Case", "GENESIS", "event_digest", "stored_digest"]

@@ -2,7 +2,9 @@
 
 It follows the application's notification log in order and keeps only what is
 still due, so "what is due before X" never scans cases. It owns nothing: delete
-it and it is rebuilt from the events.
+it and it is rebuilt from the events. Every item it holds is inside
+`laworkflow.bounds`: an event whose item would not be (stored before dates were
+checked) raises OutOfRange from `effects`, and the stores set that event aside.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+from .bounds import check_day, check_moment
 from .case import Case
 from .clock import start_of_day
 from .projection import Projection
-from .views import DueItem
-
+from .views import DueItem, DueKind
 
 
 def deadline_passes_at(due_date: str) -> datetime:
-    """A deadline is missed once its due day is over (UK time)."""
-    return start_of_day(date.fromisoformat(due_date) + timedelta(days=1)).astimezone(timezone.utc)
+    """A deadline is missed once its due day is over (UK time); a due day outside the range: OutOfRange."""
+    day = check_day(date.fromisoformat(due_date), "the deadline's due date")
+    return start_of_day(day + timedelta(days=1)).astimezone(timezone.utc)
 
 
 def _window(event: Any) -> str:
@@ -30,7 +33,7 @@ def _window(event: Any) -> str:
     return f" (window {event.earliest_date or '…'} to {event.due_date}, target {event.target_date or event.due_date})"
 
 
-Key = tuple[UUID, str, str]  # case, kind ("timer", "deadline" or "reminder"), name
+Key = tuple[UUID, DueKind, str]  # case, kind, name
 
 
 class DueIndex(Projection):
@@ -46,23 +49,43 @@ class DueIndex(Projection):
     def _drop(self, key: Key) -> None:
         self.items.pop(key, None)
 
-    def apply(self, event: Any) -> None:
+    def effects(self, event: Any) -> tuple[list[DueItem], list[Key]]:
+        """What an event puts into the index and takes out of it, changing nothing.
+
+        Worked out in full before anything is applied, so an event whose effect
+        cannot be computed (it raises) leaves the index as it was.
+        """
         case_id = event.originator_id
-        if isinstance(event, Case.Started):
-            self.workflows[case_id] = f"{event.definition_id}@{event.definition_version}"
         workflow = self.workflows.get(case_id, "?")
         if isinstance(event, Case.TimerArmed):
-            self._add(DueItem(event.due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}"))
-        elif isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
-            self._drop((case_id, "timer", event.timer_id))
-        elif isinstance(event, Case.DeadlineSet):
+            due_at = check_moment(event.due_at, f"timer {event.timer_id!r} due")
+            return [DueItem(due_at, "timer", case_id, event.timer_id, workflow, f"fires {event.trigger!r}")], []
+        if isinstance(event, (Case.TimerFired, Case.TimerCancelled)):
+            return [], [(case_id, "timer", event.timer_id)]
+        if isinstance(event, Case.DeadlineSet):
             detail = f"due {event.due_date}{_window(event)}, met by {event.met_by!r}"
-            self._add(DueItem(deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow, detail))
+            puts = [DueItem(deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow, detail)]
             if event.remind_on is not None:
-                self._add(DueItem(start_of_day(date.fromisoformat(event.remind_on)).astimezone(timezone.utc), "reminder", case_id, event.deadline_id, workflow, detail))
-        elif isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
-            self._drop((case_id, "deadline", event.deadline_id))
-            self._drop((case_id, "reminder", event.deadline_id))
+                remind_on = check_day(date.fromisoformat(event.remind_on), "the reminder's date")
+                puts.append(DueItem(start_of_day(remind_on).astimezone(timezone.utc), "reminder", case_id, event.deadline_id, workflow, detail))
+            return puts, []
+        if isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
+            return [], [(case_id, "deadline", event.deadline_id), (case_id, "reminder", event.deadline_id)]
+        return [], []
+
+    def apply(self, event: Any) -> None:
+        self.fold(event)
+
+    def fold(self, event: Any) -> list[Key]:
+        """Apply one event, all or nothing; returns the keys it changed."""
+        puts, drops = self.effects(event)
+        if isinstance(event, Case.Started):
+            self.workflows[event.originator_id] = f"{event.definition_id}@{event.definition_version}"
+        for key in drops:
+            self._drop(key)
+        for item in puts:
+            self._add(item)
+        return [*drops, *((item.case_id, item.kind, item.name) for item in puts)]
 
     def first(self, before: datetime) -> DueItem | None:
         """The earliest item due by `before`, in O(log n): what a scheduler handles next."""

@@ -17,7 +17,8 @@ from typing import Literal
 from dateutil.relativedelta import relativedelta
 
 from laworkflow.calendar import WorkingCalendar
-from laworkflow.errors import DurationError
+from laworkflow.bounds import RANGE_TEXT
+from laworkflow.errors import DurationError, OutOfRange
 
 Unit = Literal["working_days", "days", "weeks", "months"]
 
@@ -85,14 +86,19 @@ class Duration:
             )
 
     def _shift(self, d: date, sign: int, calendar: WorkingCalendar) -> date:
+        """`d` moved by the duration; past the ends of Python's dates, OutOfRange rather than OverflowError."""
         n = sign * self.amount
-        if self.unit == "working_days":
-            return calendar.add_working_days(d, n)
-        if self.unit == "days":
-            return d + timedelta(days=n)
-        if self.unit == "weeks":
-            return d + timedelta(weeks=n)
-        return d + relativedelta(months=n)
+        try:
+            if self.unit == "working_days":
+                return calendar.add_working_days(d, n)
+            if self.unit == "days":
+                return d + timedelta(days=n)
+            if self.unit == "weeks":
+                return d + timedelta(weeks=n)
+            return d + relativedelta(months=n)
+        except (OverflowError, ValueError):  # relativedelta says ValueError ("year 10000 is out of range")
+            direction = "after" if sign > 0 else "before"
+            raise OutOfRange(f"{self} {direction} {d.isoformat()} is outside the dates the engine accepts ({RANGE_TEXT})") from None
 
     def after(self, d: date, calendar: WorkingCalendar) -> date:
         return self._shift(d, 1, calendar)

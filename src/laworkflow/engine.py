@@ -14,25 +14,27 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from .bounds import RANGE_TEXT
+from .calendar import calendar_for
 from .case import SYSTEM_ACTOR, Case, stored_digest
 from .catalog import Catalog
 from .clock import Clock, SystemClock, aware, uk_date
 from .due_store import DueStore, due_store_for
 from .followup import ChildFollower, PendingReaction
+from .logs import get_logger
 from .notify import reminder_notification
 from .projection import Follower
 from .register import AuthorityRegister
-from .errors import ConcurrentChange, UnknownCase
+from .errors import ConcurrentChange, InvalidData, LaworkflowError, OutOfRange, StillQuarantined, UnknownCase
 from .guards import describe
 from .machine import CompiledWorkflow
-from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, RegisterEntry, VerifyReport
+from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
 
-log = structlog.get_logger("laworkflow")
+log = get_logger("laworkflow")
 T = TypeVar("T")
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
@@ -40,7 +42,7 @@ RETRIES = 5
 _FOLLOWED_TOPICS = [get_topic(Case.Started), get_topic(Case.Transitioned)]  # all the follow-up manager reads
 REACTIONS = "reactions"
 REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
-_STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD")
+_STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_CONNECT_TIMEOUT")
 
 
 class Engine(Application[UUID]):
@@ -159,7 +161,9 @@ class Engine(Application[UUID]):
         """Fire every timer and record every missed deadline due by `until`, in due order.
 
         With a SimulatedClock the clock is moved to each item as it is handled, so
-        a simulation reads as if the engine had been running all along.
+        a simulation reads as if the engine had been running all along. An item
+        whose handling fails for any reason but a lost race is set aside
+        (`quarantined`) and the rest are handled; a lost race, after the retries, is raised.
         """
         limit = self._moment(until)
         handled = 0
@@ -172,7 +176,13 @@ class Engine(Application[UUID]):
             if advance is not None:
                 advance(item.due_at)
             at = max(item.due_at, self.clock.now())
-            self.handle(item, at=at)
+            try:
+                self.handle(item, at=at)
+            except ConcurrentChange:
+                raise
+            except Exception as error:  # one item must not stop the rest: set aside, notified, listed
+                self.due_store.quarantine_item(item, error)
+                continue
             self.due_store.done(item)
             handled += 1
             if on_fire is not None:
@@ -242,10 +252,48 @@ class Engine(Application[UUID]):
 
     def upcoming(self, weeks: int, *, now: datetime | str | None = None) -> list[DueItem]:
         """Every timer, deadline and milestone due in the next `weeks` weeks (and any overdue), across all cases."""
-        return self.due(before=self._moment(now) + timedelta(weeks=weeks))
+        if weeks < 0:
+            raise InvalidData(f"weeks must be 0 or more, got {weeks}")
+        start = self._moment(now)
+        try:
+            until = start + timedelta(weeks=weeks)
+        except OverflowError:
+            raise OutOfRange(f"{weeks} weeks from {start.date().isoformat()} is outside the dates the engine accepts ({RANGE_TEXT})") from None
+        return self.due(before=aware(until))
+
+    def quarantined(self) -> list[QuarantinedItem]:
+        """What the timer index set aside rather than stop for (events it could not fold in, items whose handling failed)."""
+        self._catch_up()
+        return self.due_store.quarantined()
+
+    def release(self, entry_id: str) -> QuarantinedItem:
+        """Try a quarantined entry again (after a fix): an item goes back to be handled when due; an event is folded in now.
+
+        An event is folded in again with every later event of its case, in order,
+        so the index ends as if it had never been set aside. If it fails again it
+        stays quarantined (recorded anew) and StillQuarantined says why.
+        """
+        self._catch_up()
+        entry = self.due_store.quarantined_entry(entry_id)
+        events: list[Any] = []
+        if not (entry.source == "item" and entry.due_at is not None) and entry.case_id is not None:
+            try:
+                events = list(self.events.get(entry.case_id, gt=(entry.version or 1) - 1))
+            except Exception as error:  # the stored events still do not decode: nothing changes
+                raise StillQuarantined(f"{entry_id} is still quarantined: its events cannot be read ({type(error).__name__}: {error})") from None
+        again = self.due_store.release(entry, events)
+        if again:
+            raise StillQuarantined(f"{entry_id} was tried again and set aside again: {'; '.join(e.error for e in again)}")
+        log.info("due_index.item_released", id=entry_id, case_id=str(entry.case_id))
+        return entry
 
     def register(self, *, nation: str | None = None, status: str | None = None) -> list[RegisterEntry]:
-        """Authorities listed by status ("in follow-up", "due re-inspection", …): since when, and what is next."""
+        """Authorities listed by status ("in follow-up", "due re-inspection", …): since when, and what is next.
+
+        A nation the calendar does not know is refused (CalendarError names those it knows), not an empty list.
+        """
+        if nation is not None:
+            nation = calendar_for(nation).nation
         self._catch_up()
         self._register_follower.follow(self.recorder, self.mapper)
         grouped: dict[tuple[str, str], list[Any]] = {}

@@ -96,3 +96,15 @@ class OutOfRange(LaworkflowError, ValueError):
     """A date or moment, given or derived, outside the range the engine accepts (`laworkflow.bounds`)."""
 
     code = "out_of_range"
+
+
+class NotQuarantined(LaworkflowError, LookupError):
+    """No quarantined item has that id (`laworkflow quarantine list` shows them)."""
+
+    code = "not_quarantined"
+
+
+class StillQuarantined(LaworkflowError):
+    """A quarantined entry tried again failed again; it stays quarantined."""
+
+    code = "still_quarantined"

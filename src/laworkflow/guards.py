@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .bounds import LATEST_DAY, within
 from .calendar import WorkingCalendar
 from .definition import Condition
 from .durations import parse_duration
+from .errors import OutOfRange
 
 
 @dataclass(frozen=True)
@@ -66,21 +68,27 @@ register = default_guards.register
 
 
 def _as_date(value: Any) -> date | None:
+    """A date, or None for anything else, a date outside `laworkflow.bounds` included (it satisfies no guard)."""
     if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+        day = value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return day if within(day) else None
 
 
 def _within(actual: Any, duration_text: Any, context: GuardContext) -> bool:
     day = _as_date(actual)
     if day is None:
         return False
-    latest = parse_duration(str(duration_text)).after(context.effective_date, context.calendar)
+    try:
+        latest = parse_duration(str(duration_text)).after(context.effective_date, context.calendar)
+    except OutOfRange:  # the window runs past the last day the engine counts: it ends there
+        latest = LATEST_DAY
     return context.effective_date <= day <= latest
 
 

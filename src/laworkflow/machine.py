@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 from transitions.core import EventData
 
+from .bounds import Day, Moment, check_day
 from .calendar import WorkingCalendar, calendar_for
 from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
 from .durations import DueRule, Duration, parse_due, parse_duration
-from .errors import DurationError, GuardFailed, InvalidData, TriggerNotAllowed
+from .errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
 from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
 
 _SCALARS: dict[str, Any] = {
@@ -27,8 +28,8 @@ _SCALARS: dict[str, Any] = {
     "integer": int,
     "number": float,
     "boolean": bool,
-    "date": date,
-    "datetime": AwareDatetime,
+    "date": Day,  # a typed-in date becomes deadlines and timers: only days inside `laworkflow.bounds`
+    "datetime": Moment,
 }
 
 
@@ -57,10 +58,14 @@ def validate_payload(model: type[BaseModel], data: dict[str, Any] | None, what: 
     try:
         return model.model_validate(data or {}).model_dump(mode="json", exclude_none=True)
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']) or 'data'}: {item['msg']}" for item in error.errors()
-        )
+        details = "; ".join(f"{'.'.join(str(p) for p in item['loc']) or 'data'}: {_message(item)}" for item in error.errors())
         raise InvalidData(f"invalid data for {what}: {details}") from None
+
+
+def _message(item: Any) -> str:
+    """pydantic's message, without its "Value error, " prefix when the message is our own (e.g. a date out of range)."""
+    raised = (item.get("ctx") or {}).get("error")
+    return str(raised) if item.get("type") == "value_error" and raised is not None else item["msg"]
 
 
 def _parameter_text(text: str, parameters: dict[str, Any]) -> str:
@@ -81,8 +86,11 @@ def _parameter_value(name: str, default: Any, value: Any) -> Any:
             return type(default)(value)
         if isinstance(default, str) and default[:1].isdigit() or str(default).startswith("on "):
             return str(parse_due(str(value)))
+        if isinstance(default, date):  # a date parameter: inside the range
+            day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+            check_day(day, "the date")
         return value
-    except (ValueError, TypeError, DurationError) as error:
+    except (ValueError, TypeError, DurationError, OutOfRange) as error:
         raise InvalidData(f"parameter {name!r} cannot be {value!r} (default {default!r}): {error}") from None
 
 

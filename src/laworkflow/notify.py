@@ -1,4 +1,5 @@
-"""Telling people: a timer fired, a deadline was missed or is approaching, a parent could not react to its child.
+"""Telling people: a timer fired, a deadline was missed or is approaching, a parent could not react to its child,
+the timer index set an item aside.
 
 Notifications are derived from events (and, for "approaching", from a reminder
 in the timer index) into an outbox kept beside the timer index, in the same
@@ -16,11 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import structlog
 
+from .logs import get_logger
 from .views import jsonable
 
-log = structlog.get_logger("laworkflow.notify")
+log = get_logger("laworkflow.notify")
 BACKOFF_FIRST = timedelta(seconds=2)
 BACKOFF_LONGEST = timedelta(hours=1)
 
@@ -51,6 +52,16 @@ def reminder_notification(item: Any) -> dict[str, Any]:
         "id": f"deadline_approaching:{item.case_id}:{item.name}:{item.due_at.date().isoformat()}",
         "kind": "deadline_approaching", "case_id": item.case_id, "workflow": item.workflow, "name": item.name,
         "detail": item.detail, "remind_at": item.due_at,
+    })
+
+
+def quarantine_notification(entry: Any) -> dict[str, Any]:
+    """The timer index set something aside (a QuarantinedItem): someone must look, fix and release it."""
+    return jsonable({
+        "id": f"item_quarantined:{entry.id}:{entry.quarantined_at.isoformat()}",
+        "kind": "item_quarantined", "case_id": entry.case_id, "workflow": entry.workflow, "name": entry.name,
+        "quarantine_id": entry.id, "source": entry.source, "item_kind": entry.kind, "position": entry.position,
+        "error": entry.error, "quarantined_at": entry.quarantined_at,
     })
 
 

@@ -46,18 +46,19 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from uuid import UUID, uuid4, uuid5
 
-import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .bounds import RANGE_TEXT, Day, within
 from .case import Case
 from .clock import aware, uk_date
 from .errors import ConcurrentChange, InvalidData, LaworkflowError, Problem, UnknownDefinition
+from .logs import get_logger
 from .views import View
 
-log = structlog.get_logger("laworkflow.risk")
+log = get_logger("laworkflow.risk")
 
 SEED_FRAMEWORK = "000_2d0a1f759528b76a.txt"  # Ofsted LAASSI framework, May 2013 (130040)
 SEED_OXFORDSHIRE = "002_20ef7c825cf54e5b.txt"  # Oxfordshire report to Education Scrutiny, April 2015
@@ -167,7 +168,7 @@ class RiskAssessment(_Strict):
 
     authority: str = Field(min_length=1, description="The authority's code (e.g. 931) or name (Oxfordshire).")
     term: str = Field(pattern=TERM_PATTERN, description="YYYY-spring, YYYY-summer or YYYY-autumn (calendar year).")
-    assessed_on: date
+    assessed_on: Day
     ratings: dict[CriterionId, CriterionRating]
 
     @model_validator(mode="after")
@@ -341,10 +342,12 @@ def _check_authority(index: AuthorityIndex, text: str, source: str, line: int | 
 
 
 def _iso_date(text: str) -> date | None:
+    """A date YYYY-MM-DD inside `laworkflow.bounds`, or None."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if within(day) else None
 
 
 CSV_COLUMNS = ("authority", "term", "assessed_on", "criterion", "rag", "trend", "comment")
@@ -382,7 +385,7 @@ def parse_csv(text: str, source: str = "<csv>", *, authorities: AuthorityIndex |
         for wrong, message in (
             (not row["authority"], "authority is empty"),
             (not re.match(TERM_PATTERN, row["term"]), f"term {row['term']!r} is not YYYY-spring, YYYY-summer or YYYY-autumn (e.g. 2015-spring)"),
-            (day is None, f"assessed_on {row['assessed_on']!r} is not a date YYYY-MM-DD"),
+            (day is None, f"assessed_on {row['assessed_on']!r} is not a date YYYY-MM-DD from {RANGE_TEXT}"),
             (row["criterion"] not in BY_ID, f"unknown criterion {row['criterion']!r}; one of {', '.join(CRITERION_IDS)}"),
         ):
             if wrong:
@@ -780,7 +783,6 @@ class RiskRegister:
         concerns, note = _case_concerns(definition, criteria)
         case = Case.begin(compiled, data={"authority": ref.name, "concerns": concerns}, parameters=None, actor=actor, at=moment, case_id=uuid4())
         return case, note
-
 
 
 def _case_concerns(definition: Any, criteria: list[str]) -> tuple[list[str], str]:

@@ -7,6 +7,12 @@ job whose time passed while the process slept, so the loop also wakes every
 armed, anything overdue after downtime, and notifications due a retry. Each item is handled through the
 engine's idempotent commands, so a crash between firing and forgetting an item
 costs a second, harmless look — never a second event.
+
+No single item stops it. An item whose handling raises is set aside in the
+index's quarantine (recorded, notified, listed by `laworkflow quarantine list`)
+and the loop goes on with the others; a tick that raises is logged and counted,
+and the loop sleeps a poll interval and goes on. `healthy()` says whether the
+loop is running and its last pass went through, for a readiness check.
 """
 
 from __future__ import annotations
@@ -14,16 +20,18 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timezone
 
-import structlog
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .bounds import LATEST_MOMENT
 from .engine import Engine
-from .errors import LaworkflowError
+from .errors import ConcurrentChange
+from .logs import get_logger
 from .notify import LogSink, Sink, deliver_pending
+from .views import DueItem
 
-log = structlog.get_logger("laworkflow.scheduler")
-FAR = datetime(9000, 1, 1, tzinfo=timezone.utc)
+log = get_logger("laworkflow.scheduler")
+FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.bounds`
 
 
 class Scheduler:
@@ -45,31 +53,60 @@ class Scheduler:
         self.wake = threading.Event()
         self.ready = threading.Event()
         self.fired = 0
+        self.quarantined = 0  # items set aside by this scheduler
+        self.errors = 0  # passes of the loop that raised
+        self.last_error: str | None = None
+        self._running = False
         self._alarm = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=timezone.utc)
 
     def tick(self) -> int:
-        """Catch the index up with the log, then handle every item due now (a batch at a time)."""
+        """Catch the index up with the log, then handle every item due now (a batch at a time).
+
+        An item whose handling raises a ConcurrentChange (another writer won the
+        race, after the engine's own retries) is transient: it is put back and
+        tried on the next tick. Any other exception, a LaworkflowError or not
+        (a definition edited under a running case, a bug, a date out of range),
+        would fail the same way every time: the item is quarantined, so it is not
+        retried for ever, and the ticks go on with the rest, including items due
+        after it. `laworkflow quarantine release` puts it back once fixed.
+
+        Reactions are followed up first; if that raises, the due items are still
+        handled and then the error is raised, so the loop counts it.
+        """
         handled = 0
+        follow_up_error: Exception | None = None
         with self.lock:
-            self.engine.follow_up()  # reactions another node or a crash left undone
+            try:
+                self.engine.follow_up()  # reactions another node or a crash left undone
+            except Exception as error:
+                follow_up_error = error
+                log.exception("scheduler.follow_up_failed", error=str(error))
         while not self.stopping.is_set():
             with self.lock:
                 self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper)
                 now = self.engine.clock.now()
-                failed = []
+                retry: list[DueItem] = []
+                set_aside: list[tuple[DueItem, Exception]] = []
                 with self.engine.due_store.claim(now, self.batch) as items:
                     for item in items:
                         try:
                             self.engine.handle(item, at=now)
-                        except LaworkflowError as error:  # e.g. its definition file was edited: keep it, say so, go on
-                            failed.append(item)
-                            log.warning("scheduler.item_failed", case_id=str(item.case_id), item=item.name, error=str(error))
-                for item in failed:
+                        except ConcurrentChange as error:
+                            retry.append(item)
+                            log.warning("scheduler.item_retry", case_id=str(item.case_id), item=item.name, error=str(error))
+                        except Exception as error:  # any other: set aside, say so, go on
+                            set_aside.append((item, error))
+                for item in retry:
                     self.engine.due_store.restore(item)
-            handled += len(items) - len(failed)
-            if len(items) < self.batch or failed:
+                for item, error in set_aside:
+                    self.engine.due_store.quarantine_item(item, error)
+            handled += len(items) - len(retry) - len(set_aside)
+            self.quarantined += len(set_aside)
+            if len(items) < self.batch or retry:
                 break
         self.fired += handled
+        if follow_up_error is not None:
+            raise follow_up_error
         return handled
 
     def _next(self) -> datetime | None:
@@ -78,22 +115,42 @@ class Scheduler:
         return item.due_at if item else None
 
     def run(self) -> None:
-        """Loop until stopped: handle what is due, set the alarm for the next, sleep."""
+        """Loop until stopped: handle what is due, set the alarm for the next, sleep.
+
+        A pass that raises (the store unreachable for a moment, a bug) is logged
+        and counted, `healthy()` turns false until a pass goes through, and the
+        loop sleeps a poll interval and goes on: the thread never dies of it.
+        """
         self._alarm.start()
+        self._running = True
         try:
             while not self.stopping.is_set():
-                handled = self.tick()
-                if handled:
-                    log.info("scheduler.handled", count=handled)
-                deliver_pending(self.engine.due_store, self.sinks, self.engine.clock.now())
-                self.ready.set()
-                upcoming = self._next()
-                if upcoming is not None:
-                    self._alarm.add_job(self.wake.set, "date", run_date=upcoming, id="wake", replace_existing=True, misfire_grace_time=None)
+                try:
+                    self._pass()
+                    self.last_error = None
+                except Exception as error:
+                    self.errors += 1
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    log.exception("scheduler.pass_failed", errors=self.errors, error=str(error))
                 self.wake.wait(timeout=self.poll_seconds)
                 self.wake.clear()
         finally:
+            self._running = False
             self._alarm.shutdown(wait=False)
+
+    def _pass(self) -> None:
+        handled = self.tick()
+        if handled:
+            log.info("scheduler.handled", count=handled)
+        deliver_pending(self.engine.due_store, self.sinks, self.engine.clock.now())
+        self.ready.set()
+        upcoming = self._next()
+        if upcoming is not None:
+            self._alarm.add_job(self.wake.set, "date", run_date=upcoming, id="wake", replace_existing=True, misfire_grace_time=None)
+
+    def healthy(self) -> bool:
+        """True while the loop is running and its last pass did not raise (what `/readyz` should require)."""
+        return self._running and self.last_error is None
 
     def stop(self) -> None:
         self.stopping.set()

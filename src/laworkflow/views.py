@@ -9,10 +9,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from .clock import LONDON
+
+# The kinds of item the timer index holds; the index, these views and the HTTP schema share this one type.
+DueKind = Literal["timer", "deadline", "reminder"]
 
 
 def jsonable(value: Any) -> Any:
@@ -80,14 +83,37 @@ class AllowedTrigger(View):
 
 @dataclass(frozen=True, order=True)
 class DueItem(View):
-    """A timer to fire or a deadline to watch, across all cases."""
+    """A timer to fire, a deadline to watch or a reminder to send, across all cases."""
 
     due_at: datetime
-    kind: str  # "timer" | "deadline"
+    kind: DueKind
     case_id: UUID
     name: str
     workflow: str = field(compare=False)
     detail: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class QuarantinedItem(View):
+    """Something the timer index set aside rather than stop for; `laworkflow quarantine release ID` tries it again.
+
+    `source` "event": catch-up could not work out an event's effect on the index
+    (`kind` is the event's type, `version` its place in the case). "item": a due
+    timer, deadline or reminder whose handling failed (`kind` its DueKind).
+    """
+
+    id: str
+    source: Literal["event", "item"]
+    case_id: UUID | None
+    kind: str
+    name: str
+    error: str
+    quarantined_at: datetime
+    position: int | None = None  # the notification's position in the log, when known
+    version: int | None = None
+    due_at: datetime | None = None
+    workflow: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
