@@ -11,12 +11,13 @@ from .errors import (
     GuardFailed,
     InvalidData,
     LaworkflowError,
+    OutOfRange,
     TriggerNotAllowed,
     UnknownCase,
     UnknownDefinition,
 )
 from .guards import register as register_guard
-from .store import store_env
+from .store import StoreError, masked, store_env
 
 __all__ = [
     "BadTime",
@@ -29,11 +30,14 @@ __all__ = [
     "GuardFailed",
     "InvalidData",
     "LaworkflowError",
+    "OutOfRange",
     "SimulatedClock",
+    "StoreError",
     "SystemClock",
     "TriggerNotAllowed",
     "UnknownCase",
     "UnknownDefinition",
+    "masked",
     "register_guard",
     "store_env",
 ]
