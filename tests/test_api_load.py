@@ -249,7 +249,21 @@ def test_50_concurrent_clients_on_two_postgres_nodes_lose_and_duplicate_no_event
 
 
 def test_schemathesis_finds_no_server_error(tmp_path: Path):
-    """schemathesis against the live /openapi.json (bounded examples): no 5xx, responses as documented."""
+    """schemathesis against the live /openapi.json (bounded examples): no 5xx, responses as documented.
+
+    One worker, not two. This test once failed with `SystemError: AST constructor recursion depth
+    mismatch` inside hypothesis's lambda-source parsing, then passed: with `--workers 2` schemathesis
+    builds and draws strategies in two threads of the `st` process, and hypothesis describes each
+    strategy made with a lambda by `ast.parse`-ing the lambda's source. On CPython 3.11 the AST
+    constructor keeps its recursion-depth count in per-interpreter state shared by all threads;
+    hypothesis's GC-timing callback (Python code run during a garbage collection triggered inside
+    the constructor) lets the GIL pass to the other thread, whose own parse resets that count, so
+    the first thread's check at the end fails (before=66, after=64). It needs two threads parsing
+    at once and a collection at the wrong moment: about one run in five here with two workers,
+    never with one. A RecursionError caught earlier in the same thread does not cause it (tried:
+    from re, json and plain recursion, then ast.parse). One worker takes the race away; the seed
+    and the example count keep the run itself repeatable.
+    """
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     if st is None:
         pytest.skip("schemathesis's `st` command is not installed (pip install -e '.[test]')")
@@ -261,7 +275,7 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path):
     command = [
         st, "run", "{url}/openapi.json",
         "--header", f"Authorization: Bearer {setup.admin}",
-        "--max-examples", "20", "--seed", "1", "--workers", "2",
+        "--max-examples", "20", "--seed", "1", "--workers", "1",  # one thread: see the docstring
         "--checks", checks, "--request-timeout", "30", "--no-color",
     ]
     with _servers(setup.store, tmp_path) as servers:

@@ -37,7 +37,7 @@ BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
 
 # Run in a child: load one file, print what happened as JSON, with the time it took and the peak memory.
 GUARDED_LOAD = """
-import json, resource, sys, time
+import json, sys, time
 from laworkflow.errors import DefinitionError
 from laworkflow.loader import load_file
 started = time.perf_counter()
@@ -49,7 +49,9 @@ except DefinitionError as error:
 except BaseException as error:
     outcome = {"crashed": f"{type(error).__name__}: {error}"[:500]}
 outcome["seconds"] = time.perf_counter() - started
-outcome["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process image's own peak; ru_maxrss would also count the parent's size at fork (Linux keeps it across exec).
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+outcome["peak_mib"] = int(hwm.split()[1]) / 1024
 print(json.dumps(outcome))
 """
 

@@ -17,8 +17,16 @@ Errors are JSON, `{"error": {"code": ..., "message": ...}}`, with the stable
 keys, 404 for an unknown case or definition, 409 when the case's state refuses
 the command (trigger not allowed, guard failed, an effective time before the
 case's last event, a concurrent change), 422 for data or a request that cannot
-be read (`invalid_data`; FastAPI's own validation errors as `invalid_request`).
-A refused request writes nothing.
+be read (`invalid_data`; FastAPI's own validation errors as `invalid_request`)
+or a date outside `laworkflow.bounds` (`invalid_request` in a field of the
+request, `out_of_range` when the engine refuses a date in data or one it
+derives), 413 for a body over the limit. A refused request writes nothing, and
+no input is a 5xx: bodies are read by a strict JSON reader (no lone surrogates,
+no NaN, nesting bounded) and every message is valid UTF-8 whatever it quotes.
+
+Request bodies are limited to `max_body_bytes` (default $LAWORKFLOW_MAX_BODY_BYTES,
+else 1 MB), checked on Content-Length and on the bytes of a chunked body as
+they arrive, before anything is parsed.
 
 Concurrency: endpoints are plain `def`s, run in a thread pool, and every call
 into the engine holds one lock. The Engine's event store is safe to share
@@ -31,6 +39,8 @@ store keeps them consistent). A scheduler running in the same process must take
 the same lock (`create_app(engine, lock=...)`, `app.state.engine_lock`).
 """
 
+import json
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -39,28 +49,34 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-import structlog
+import pydantic_core
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .logs import get_logger
 from .catalog import Catalog
 from .clock import aware
 from .definition import Definition
 from .engine import Engine
 from .errors import LaworkflowError, UnknownCase
 from .keys import KEYRING_ID, NAME_PATTERN, Keys, Principal, Unauthenticated
-from .views import jsonable
+from .views import DueKind, jsonable
 
 T = TypeVar("T")
-log = structlog.get_logger("laworkflow.api")
+log = get_logger("laworkflow.api")
 
 API_VERSION = "1"
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+MAX_BODY_ENV = "LAWORKFLOW_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+"""Nesting a body may have: a workflow's data is a few levels deep; deeper is refused before it is read further."""
 
 STATUS: dict[str, int] = {
     "unauthenticated": 401,
@@ -76,6 +92,7 @@ STATUS: dict[str, int] = {
     "already_revoked": 409,
     "invalid_data": 422,
     "invalid_request": 422,
+    "out_of_range": 422,
     "bad_duration": 422,
     "bad_calendar": 422,
     "unknown_role": 422,
@@ -91,13 +108,9 @@ Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def _moment(value: str | None) -> datetime | None:
-    """Read a moment as the CLI does (ISO date or time; a date is its UK midnight), within years we can count in."""
-    if value is None:
-        return None
-    moment = aware(value)  # BadTime is a ValueError: a validation error, 422
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-        raise ValueError(f"{value!r} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
-    return moment
+    """Read a moment as the CLI does (ISO date or time; a date is its UK midnight), within `laworkflow.bounds`."""
+    # BadTime and OutOfRange are ValueErrors: a validation error, 422
+    return aware(value) if value is not None else None
 
 
 MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -237,7 +250,7 @@ class AllowedOut(BaseModel):
 
 class DueItemOut(BaseModel):
     due_at: Moment
-    kind: Literal["timer", "deadline"]
+    kind: DueKind
     case_id: UUID
     name: str
     workflow: str
@@ -317,6 +330,135 @@ class KeyList(BaseModel):
     keys: list[KeyInfo]
 
 
+# ---------------------------------------------------------------- reading bodies
+
+
+def _text(value: str) -> str:
+    """`value` as valid UTF-8: a lone surrogate quoted in a message becomes its escape (\\ud800), never a crash."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def read_json(body: bytes) -> Any:
+    """A request body as JSON, strictly: what json.loads accepts but no store or response could hold is refused.
+
+    Lone surrogates ("\\ud800") are not text; NaN, Infinity and numbers too large for a float are not JSON
+    numbers; nesting deeper than MAX_JSON_DEPTH is refused. The parser is pydantic's (Rust, with its own
+    recursion limit), so no input raises RecursionError in this thread: a caught RecursionError is cheap to
+    cause and leaves CPython 3.11 fragile (see tests/test_api_load.py). Refusals are json.JSONDecodeError,
+    which FastAPI answers as a validation error (422, `invalid_request`) before any endpoint runs.
+    """
+    text = body.decode("utf-8", "replace")  # for JSONDecodeError's fields only; the parser reads the bytes
+    try:
+        value = pydantic_core.from_json(body, allow_inf_nan=False)
+    except ValueError as error:
+        raise json.JSONDecodeError(_unreadable(str(error)), text, 0) from None
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:  # a loop, not recursion: depth is what is being checked
+        item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise json.JSONDecodeError("a number too large for a float (it reads as infinity)", text, 0)
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, 0)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+def _unreadable(reason: str) -> str:
+    """The parser's reason, with what it means for the sender."""
+    if "recursion limit" in reason:
+        return f"nested deeper than {MAX_JSON_DEPTH} levels ({reason})"
+    if "surrogate" in reason or "hex escape" in reason:
+        return f"a \\u escape that is no character: a lone surrogate (\\ud800-\\udfff without its pair) or not four hex digits ({reason})"
+    if "unicode code point" in reason:
+        return f"text that is not UTF-8 ({reason})"
+    return _text(reason)
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = read_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """Every endpoint reads its body with `read_json` (FastAPI's documented way to customise the request)."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
+
+
+class BadSetting(LaworkflowError, ValueError):
+    code = "bad_setting"
+
+
+def max_body_bytes_from_env() -> int:
+    """$LAWORKFLOW_MAX_BODY_BYTES (a whole number of bytes), else 1 MB."""
+    text = os.environ.get(MAX_BODY_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_BODY_BYTES
+    if not text.isdigit():
+        raise BadSetting(f"${MAX_BODY_ENV} must be a whole number of bytes, e.g. 1048576, not {text!r}")
+    return int(text)
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with a JSON 413, before the application reads any of it.
+
+    A declared Content-Length over the limit is refused at once; a body without one (chunked) is counted
+    as it arrives and refused the moment it passes the limit. A body within the limit is handed on whole.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > self.limit:
+            await self.refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is None:
+                return await receive()
+            message, whole = whole, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        log.info("request.refused", method=scope.get("method"), path=scope.get("path"), status=413, code="body_too_large")
+        message = f"the request body is larger than {self.limit} bytes, the limit of this server (${MAX_BODY_ENV})"
+        response = _envelope(413, "body_too_large", message, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
 # ------------------------------------------------------------------------ app
 
 
@@ -326,25 +468,44 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not do this.",
         404: "Unknown case, definition or key.",
         409: "The case's state refuses the command: trigger not allowed, guard failed, a time before its last event, or a concurrent change.",
-        422: "Data or a request that cannot be read.",
+        413: "The request body is larger than the server's limit.",
+        422: "Data or a request that cannot be read, or a date outside the range the engine accepts.",
     }
     return {status: {"model": ErrorResponse, "description": meaning[status]} for status in statuses}
 
 
+def _problem(item: dict[str, Any]) -> str:
+    """One validation problem in words; for a body that is not JSON, why not."""
+    message = str(item.get("msg", ""))
+    reason = (item.get("ctx") or {}).get("error") if item.get("type") == "json_invalid" else None
+    return f"{message}: {reason}" if reason else message
+
+
 def _envelope(status: int, code: str, message: str, *, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
+    body: dict[str, Any] = {"code": code, "message": _text(message)}
     if details is not None:
-        body["details"] = details
+        body["details"] = [{"loc": [_text(part) for part in d["loc"]], "msg": _text(d["msg"])} for d in details]
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = None, close_engine: bool = False) -> FastAPI:
+def create_app(
+    engine: Engine,
+    *,
+    lock: AbstractContextManager[Any] | None = None,
+    close_engine: bool = False,
+    ready: Callable[[], bool] | None = None,
+    max_body_bytes: int | None = None,
+) -> FastAPI:
     """An HTTP API over one Engine; the caller owns the engine unless `close_engine`.
 
     `lock` guards every engine call (default a new `threading.Lock`); pass the one a scheduler in the
     same process holds while it fires timers (`laworkflow.service.serve` passes its RLock).
+    `ready` is asked by /readyz besides the store (serve passes "the scheduler thread is alive and
+    healthy"): a service whose timers have stopped must not say it is ready. `max_body_bytes` limits
+    request bodies (default $LAWORKFLOW_MAX_BODY_BYTES, else 1 MB).
     """
     lock = lock if lock is not None else threading.Lock()
+    limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from_env()
     keys = Keys(engine)
 
     @asynccontextmanager
@@ -359,6 +520,8 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
         description="Event-sourced workflows for inspections of local authorities: start cases, fire triggers, read history.",
         lifespan=lifespan,
     )
+    app.router.route_class = StrictJSONRoute  # before any route is added
+    app.add_middleware(BodyLimit, limit=limit)
     app.state.engine = engine
     app.state.engine_lock = lock
     app.state.keys = keys
@@ -378,7 +541,9 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
 
     @app.exception_handler(RequestValidationError)
     def unreadable(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = [{"loc": [str(part) for part in item.get("loc", ())], "msg": str(item.get("msg", ""))} for item in error.errors()]
+        details = [
+            {"loc": [str(part) for part in item.get("loc", ())], "msg": _problem(item)} for item in error.errors()
+        ]
         message = "; ".join(f"{'.'.join(d['loc']) or 'request'}: {d['msg']}" for d in details) or "the request cannot be read"
         return _envelope(422, "invalid_request", message, details=details)
 
@@ -448,8 +613,9 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
         return {"status": "ok"}
 
     @app.get(
-        "/readyz", response_model=HealthOut, tags=["probes"], summary="The event store answers (no key needed).",
-        responses={503: {"model": ErrorResponse, "description": "The event store cannot be read."}},
+        "/readyz", response_model=HealthOut, tags=["probes"],
+        summary="The event store answers and, in `serve`, the scheduler runs (no key needed).",
+        responses={503: {"model": ErrorResponse, "description": "The event store cannot be read, or the scheduler has stopped."}},
     )
     def readyz() -> Any:
         try:
@@ -458,6 +624,13 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
             engine.recorder.max_notification_id()
         except Exception as error:  # any failure to reach the store means not ready
             return _envelope(503, "store_unavailable", f"the event store cannot be read ({type(error).__name__}: {error})")
+        try:
+            running = ready is None or ready()
+        except Exception as error:  # a check that fails says no
+            log.warning("readiness.failed", error=repr(error))
+            running = False
+        if not running:
+            return _envelope(503, "scheduler_unhealthy", "the scheduler has stopped or its last pass failed: timers and deadlines are not being handled")
         return {"status": "ready"}
 
     # ---------------------------------------------------------- definitions
@@ -486,7 +659,7 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
 
     @app.post(
         "/v1/cases", status_code=201, response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
-        responses=_errors(401, 403, 404, 409, 422),
+        responses=_errors(401, 403, 404, 409, 413, 422),
     )
     def start_case(principal: Writer, body: StartCase, response: Response) -> dict[str, Any]:
         """Start a case; the key's name is recorded as the actor."""
@@ -529,7 +702,7 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
 
     @app.post(
         "/v1/cases/{case}/fire", response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
-        responses=_errors(401, 403, 404, 409, 422),
+        responses=_errors(401, 403, 404, 409, 413, 422),
     )
     def fire(principal: Writer, case: CaseId, body: FireTrigger) -> dict[str, Any]:
         """Fire a trigger on a case; returns the case after it. The key's name is recorded as the actor."""
@@ -583,7 +756,7 @@ def create_app(engine: Engine, *, lock: AbstractContextManager[Any] | None = Non
         """Every key ever issued: name, role, when, revoked or not (never the key)."""
         return {"keys": jsonable(locked(keys.list))}
 
-    @app.post("/v1/keys", status_code=201, response_model=IssuedKey, tags=["keys"], responses=_errors(401, 403, 409, 422))
+    @app.post("/v1/keys", status_code=201, response_model=IssuedKey, tags=["keys"], responses=_errors(401, 403, 409, 413, 422))
     def issue_key(principal: Admin, body: IssueKey) -> dict[str, Any]:
         """Issue a key; the response is the only time it is shown."""
         key = locked(keys.issue, body.name, body.role, by=principal.name)

@@ -4,26 +4,32 @@ Several processes may serve one PostgreSQL database: each claims due rows under
 row locks, and schema creation is serialised by an advisory lock (concurrent
 `CREATE TABLE IF NOT EXISTS` statements race in PostgreSQL's catalogue). On
 SQLite, run one process per file.
+
+SIGTERM and SIGINT stop it in order, HTTP or not: the HTTP server finishes
+what it is answering, the scheduler stops, `service.stopped` is logged and
+`serve` returns (the CLI then closes the engine and exits 0). /readyz answers
+503 once the scheduler thread has died or reports itself unhealthy.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Iterator
 from typing import Any
 
-import structlog
 
+from .logs import get_logger
 from .catalog import Catalog
 from .clock import Clock
 from .engine import Engine
 from .notify import LogSink, WebhookSink
 from .scheduler import Scheduler
-from .store import store_env
+from .store import connect_postgres, store_env
 
-log = structlog.get_logger("laworkflow.service")
+log = get_logger("laworkflow.service")
 SCHEMA_LOCK = 0x6C77_6573  # advisory lock key held while a node creates the event tables
 
 
@@ -32,12 +38,7 @@ def _schema_lock(env: dict[str, str]) -> Iterator[None]:
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return
-    import psycopg
-
-    with psycopg.connect(
-        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-        user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
-    ) as connection:
+    with connect_postgres(env) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
             yield
@@ -52,32 +53,92 @@ def open_engine(catalog: Catalog, store: str | None, *, clock: Clock | None = No
         return Engine(catalog, clock=clock, env=env)
 
 
+def readiness(scheduler: Scheduler, thread: threading.Thread) -> Callable[[], bool]:
+    """What /readyz asks besides the store: the scheduler's thread is alive and its last pass went through."""
+    return lambda: thread.is_alive() and scheduler.healthy()
+
+
+def where(engine: Engine) -> str:
+    """The store an engine writes to, fit to print: built from its settings, so it never holds a password."""
+    env = engine.env
+    module = env.get("PERSISTENCE_MODULE") or ""
+    if module.endswith("sqlite"):
+        return f"sqlite:///{env.get('SQLITE_DBNAME')}"
+    if module.endswith("postgres"):
+        return f"postgresql://{env.get('POSTGRES_USER')}@{env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT')}/{env.get('POSTGRES_DBNAME')}"
+    return "memory:"
+
+
 def serve(
     engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0, webhooks: list[str] | None = None
 ) -> int:
-    """Run until SIGTERM or SIGINT; returns how many due items were handled."""
+    """Run until SIGTERM or SIGINT, then stop in order; returns how many due items were handled.
+
+    The caller owns the engine and closes it after this returns.
+    """
     lock = threading.RLock()
     sinks = [LogSink(), *(WebhookSink(url) for url in webhooks or [])]
     scheduler = Scheduler(engine, lock, poll_seconds=poll_seconds, sinks=sinks)
     log.info("service.starting", host=host, port=port, http=http)
     if http:
-        import uvicorn
-
-        from .api import create_app
-
-        server = uvicorn.Server(uvicorn.Config(create_app(engine, lock=lock), host=host, port=port, log_config=None, lifespan="on"))
-        thread = scheduler.start_in_thread()
-        try:
-            server.run()  # uvicorn stops cleanly on SIGTERM and SIGINT
-        finally:
-            scheduler.stop()
-            thread.join(timeout=30)
+        _serve_http(engine, scheduler, lock, host=host, port=port)
     else:
         def stop(signum: int, frame: Any) -> None:
             scheduler.stop()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        scheduler.run()
+        with _signals(stop):
+            print(f"laworkflow scheduling without HTTP (store: {where(engine)})", file=sys.stderr, flush=True)
+            scheduler.run()
     log.info("service.stopped", handled=scheduler.fired)
     return scheduler.fired
+
+
+def _serve_http(engine: Engine, scheduler: Scheduler, lock: threading.RLock, *, host: str, port: int) -> None:
+    import uvicorn
+
+    from .api import create_app
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # bound and listening: say where, whatever the log level
+                bound = [sock.getsockname()[1] for server in self.servers for sock in server.sockets]
+                name = f"[{host}]" if ":" in host else host
+                print(f"laworkflow serving on http://{name}:{bound[0] if bound else port} (store: {where(engine)})", file=sys.stderr, flush=True)
+
+    thread = scheduler.start_in_thread()
+    try:
+        app = create_app(engine, lock=lock, ready=readiness(scheduler, thread))
+        server = Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
+
+        def stop(signum: int, frame: Any) -> None:
+            server.should_exit = True  # a signal before uvicorn took over its handlers
+            scheduler.stop()
+
+        # uvicorn (0.29 and later) catches SIGTERM/SIGINT while it runs, shuts down gracefully, then puts the
+        # handlers it found back and raises the signal again, so that the process dies "as if" by the signal:
+        # with the default handlers that was exit 143 (SIGTERM) or a KeyboardInterrupt (SIGINT), before the
+        # scheduler stopped or the engine closed. The handlers it finds are ours, so the signal raised again
+        # lands in `stop`, and serve goes on to stop in order.
+        with _signals(stop):
+            server.run()
+    finally:
+        scheduler.stop()
+        thread.join(timeout=30)
+
+
+@contextmanager
+def _signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT go to `handler` inside the block; the handlers before it are put back after.
+
+    Only the main thread can set handlers; elsewhere (serve embedded in a thread) the caller owns stopping.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
