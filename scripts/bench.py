@@ -45,7 +45,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from laworkflow import Catalog, Engine, SimulatedClock, store_env
-from laworkflow.case import Case
+from laworkflow.cases.case import Case
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = "ofsted-laassi@1"

@@ -74,13 +74,13 @@ import structlog
 from eventsourcing.utils import get_topic
 
 from laworkflow import Catalog, Engine, SimulatedClock, store_env
-from laworkflow.case import Case
-from laworkflow.loader import load_text
+from laworkflow.cases.case import Case
+from laworkflow.definitions.loader import load_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import Baseline, Note  # noqa: E402  (the same baseline as scripts/bench.py)
-from laworkflow.scheduler import Scheduler
-from laworkflow.service import open_engine
+from laworkflow.service.scheduler import Scheduler
+from laworkflow.service.serve import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_AT = datetime(2020, 1, 6, 9, 0, tzinfo=timezone.utc)  # when the synthetic cases start; timers due 1..K days later
@@ -320,8 +320,8 @@ SERVER = r"""
 import logging, sys, threading
 import structlog, uvicorn
 from laworkflow import Catalog
-from laworkflow.api import create_app
-from laworkflow.service import open_engine
+from laworkflow.http.app import create_app
+from laworkflow.service.serve import open_engine
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 store, workflows, port = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from laworkflow import Catalog
-from laworkflow.clock import SimulatedClock
+from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
 from laworkflow.store import store_env
 

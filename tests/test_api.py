@@ -23,7 +23,8 @@ import typer
 from typer.testing import CliRunner
 
 from laworkflow import cli as cli_module
-from laworkflow.api import STATUS, create_app
+from laworkflow.http.app import create_app
+from laworkflow.http.errors import STATUS
 from laworkflow.errors import ConcurrentChange
 from laworkflow.keys import (
     KEYRING_ID,
@@ -37,7 +38,7 @@ from laworkflow.keys import (
     UnknownRole,
     digest,
 )
-from laworkflow.keys_cli import keys_app
+from laworkflow.cli.keys import keys_app
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}

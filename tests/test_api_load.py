@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from laworkflow import Catalog, Engine, store_env
-from laworkflow.clock import SimulatedClock
+from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.keys import Keys
 
 REPO = Path(__file__).resolve().parents[1]

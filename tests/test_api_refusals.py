@@ -36,7 +36,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
     from fastapi.testclient import TestClient
 
-from laworkflow.api import MAX_BODY_ENV, MAX_JSON_DEPTH, _envelope, create_app
+from laworkflow.http.app import create_app
+from laworkflow.http.bodies import MAX_BODY_ENV, MAX_JSON_DEPTH
+from laworkflow.http.errors import envelope as _envelope
 from laworkflow.errors import OutOfRange
 from laworkflow.keys import Keys
 
@@ -216,7 +218,7 @@ def test_a_derived_deadline_past_the_range_is_refused_before_anything_is_written
 def test_a_body_over_the_limit_is_a_413_before_it_is_read(served, monkeypatch):
     """Declared too long (Content-Length) or counted too long as it arrives (chunked): 413 JSON, nothing parsed."""
     parsed: list[bytes] = []
-    from laworkflow import api
+    from laworkflow.http import bodies as api
 
     reader = api.read_json
     monkeypatch.setattr(api, "read_json", lambda body: parsed.append(body) or reader(body))

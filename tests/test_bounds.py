@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from laworkflow import InvalidData
-from laworkflow.bounds import EARLIEST_DAY, LATEST_DAY, check_day
-from laworkflow.calendar import calendar_for
-from laworkflow.definition import DataField
-from laworkflow.due_store import _stamp
-from laworkflow.durations import parse_duration
+from laworkflow.calendar.bounds import EARLIEST_DAY, LATEST_DAY, check_day
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.definitions.model import DataField
+from laworkflow.projections.backends.sql import _stamp
+from laworkflow.calendar.durations import parse_duration
 from laworkflow.errors import OutOfRange
-from laworkflow.guards import _as_date
-from laworkflow.machine import _parameter_value, payload_model, validate_payload
+from laworkflow.definitions.guards import _as_date
+from laworkflow.definitions.machine import _parameter_value, payload_model, validate_payload
 from laworkflow.risk import AssessmentDataError, RiskAssessment, parse_csv
 
 MONITORING = "ofsted-monitoring"

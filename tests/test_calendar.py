@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from laworkflow.calendar import WorkingCalendar, calendar_for
+from laworkflow.calendar.working_days import WorkingCalendar, calendar_for
 from laworkflow.errors import CalendarError
 
 # The bank holidays gov.uk publishes for England and Wales, written out by hand

@@ -27,8 +27,8 @@ from uuid import UUID
 
 import pytest
 
-from laworkflow.calendar import calendar_for
-from laworkflow.clock import LONDON
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.calendar.clock import LONDON
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -305,7 +305,7 @@ def test_unknown_short_and_ambiguous_prefixes_are_one_line(db: Path, demo_store:
 
 
 def test_an_ambiguous_prefix_names_the_matches() -> None:
-    from laworkflow.cli_support import case_id_of
+    from laworkflow.cli.support import case_id_of
     from laworkflow.errors import UnknownCase
 
     ids = [UUID("7c1e0000-0000-4000-8000-000000000001"), UUID("7c1e1111-0000-4000-8000-000000000002"), UUID("8d2f0000-0000-4000-8000-000000000003")]
@@ -417,7 +417,7 @@ def test_a_guards_module_that_cannot_be_imported_is_one_line(db: Path) -> None:
 
 
 def test_an_unforeseen_error_is_still_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from laworkflow.cli_support import App
+    from laworkflow.cli.support import App
 
     app = App()
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from laworkflow.calendar import calendar_for
-from laworkflow.catalog import Catalog
-from laworkflow.definition import Definition, json_schema
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.model import Definition, json_schema
 from laworkflow.errors import DefinitionError, GuardFailed, Problem, UnknownDefinition
-from laworkflow.guards import GuardContext, GuardRegistry
-from laworkflow.loader import load_file, load_text
-from laworkflow.machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.guards import GuardContext, GuardRegistry
+from laworkflow.definitions.loader import load_file, load_text
+from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 

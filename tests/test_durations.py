@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from laworkflow.calendar import calendar_for
-from laworkflow.durations import DueRule, Duration, parse_due, parse_duration
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
 from laworkflow.errors import DurationError
 
 ENGLAND = calendar_for("england")

@@ -16,9 +16,9 @@ from laworkflow import (
     UnknownCase,
     UnknownDefinition,
 )
-from laworkflow.case import Case
-from laworkflow.catalog import Catalog
-from laworkflow.loader import load_file
+from laworkflow.cases.case import Case
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.loader import load_file
 
 from pathlib import Path
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from laworkflow.calendar import calendar_for
-from laworkflow.definition import Condition
-from laworkflow.guards import GuardContext, check_condition
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.definitions.model import Condition
+from laworkflow.definitions.guards import GuardContext, check_condition
 
 
 def context(**data):

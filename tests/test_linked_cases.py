@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from laworkflow import Catalog, DefinitionError, GuardFailed
-from laworkflow.clock import SimulatedClock
+from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
-from laworkflow.loader import load_text
+from laworkflow.definitions.loader import load_text
 from laworkflow.store import store_env
 
 SOURCES = """

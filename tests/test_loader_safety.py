@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from laworkflow.catalog import Catalog
+from laworkflow.definitions.catalog import Catalog
 from laworkflow.errors import DefinitionError, Problem
-from laworkflow.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_file, load_text
+from laworkflow.definitions.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_file, load_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "workflows" / "ofsted-laassi-2013.yaml"
@@ -39,7 +39,7 @@ BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
 GUARDED_LOAD = """
 import json, sys, time
 from laworkflow.errors import DefinitionError
-from laworkflow.loader import load_file
+from laworkflow.definitions.loader import load_file
 started = time.perf_counter()
 try:
     load_file(sys.argv[1])
@@ -108,7 +108,7 @@ def test_an_alias_bomb_is_refused_fast_in_bounded_memory(tmp_path):
 def test_aliases_within_the_limits_still_work():
     """Shipped workflows reuse data with anchors; an alias is read as a copy of its anchor."""
     raw = "a: &shared {x: [1, 2]}\nb: *shared\nc: [*shared, *shared]\n"
-    from laworkflow.loader import parse_yaml
+    from laworkflow.definitions.loader import parse_yaml
 
     value, lines = parse_yaml(raw, "x.yaml")
     assert value == {"a": {"x": [1, 2]}, "b": {"x": [1, 2]}, "c": [{"x": [1, 2]}, {"x": [1, 2]}]}
@@ -283,7 +283,7 @@ def test_a_value_its_tag_cannot_read_is_refused(value, words):
 
 
 def test_plain_data_tags_still_work():
-    from laworkflow.loader import parse_yaml
+    from laworkflow.definitions.loader import parse_yaml
 
     value, _ = parse_yaml("a: !!str 2013\nb: !!int 5\nc: !!float 1.5\nd: !!bool true\ne: !!null ''\nf: !!map {}\ng: !!seq []\n", "x")
     assert value == {"a": "2013", "b": 5, "c": 1.5, "d": True, "e": None, "f": {}, "g": []}

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import transitions
 
-from laworkflow.calendar import calendar_for
-from laworkflow.catalog import Catalog
-from laworkflow.definition import Condition
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.model import Condition
 from laworkflow.errors import GuardFailed, InvalidData, TriggerNotAllowed
-from laworkflow.guards import GuardContext, check_condition
-from laworkflow.loader import load_text
-from laworkflow.machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.guards import GuardContext, check_condition
+from laworkflow.definitions.loader import load_text
+from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 ENGLAND = calendar_for("england")

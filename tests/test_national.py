@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from laworkflow.national import INSPECTIONS, authorities, simulate_nation
+from laworkflow.simulation.national import INSPECTIONS, authorities, simulate_nation
 
 REPO = Path(__file__).resolve().parents[1]
 

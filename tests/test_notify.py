@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from laworkflow.clock import SimulatedClock, aware
+from laworkflow.calendar.clock import SimulatedClock, aware
 from laworkflow.engine import Engine
-from laworkflow.notify import LogSink, WebhookSink, deliver_pending
+from laworkflow.service.notify import LogSink, WebhookSink, deliver_pending
 from laworkflow.store import store_env
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from laworkflow import catalog
+from laworkflow.definitions import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "laworkflow"
@@ -90,7 +90,7 @@ def test_the_wheel_ships_every_module(wheel):
 
 
 def test_the_installed_cli_lists_the_shipped_workflows_from_any_folder(installed, tmp_path):
-    located = python(installed, tmp_path, "-c", "import laworkflow.catalog as c; print(c.__file__); print(c.default_workflows_dir())")
+    located = python(installed, tmp_path, "-c", "import laworkflow.definitions.catalog as c; print(c.__file__); print(c.default_workflows_dir())")
     module, folder = located.stdout.split()
     assert Path(module).is_relative_to(installed) and Path(folder) == installed / "laworkflow" / "workflows", located.stdout
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from laworkflow import Catalog, LaworkflowError
-from laworkflow.clock import SimulatedClock, aware
-from laworkflow.definition import DataField
+from laworkflow.calendar.clock import SimulatedClock, aware
+from laworkflow.definitions.model import DataField
 from laworkflow.engine import Engine
 from laworkflow.store import store_env
 

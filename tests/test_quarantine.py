@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from laworkflow.case import Case
+from laworkflow.cases.case import Case
 from laworkflow.errors import NotQuarantined
 from laworkflow.errors import StillQuarantined
-from laworkflow.scheduler import Scheduler
+from laworkflow.service.scheduler import Scheduler
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}

@@ -447,7 +447,7 @@ class TestRegister:
 
     def test_a_workflow_that_lists_the_pupil_premium_gap_carries_it(self, catalog_with_pupil_premium, store):
         """The case starts on the latest version in force, and carries every rated criterion it lists."""
-        from laworkflow.clock import SimulatedClock
+        from laworkflow.calendar.clock import SimulatedClock
         from laworkflow.engine import Engine
         from laworkflow.store import store_env
 

@@ -14,11 +14,11 @@ import pytest
 
 from uuid import uuid4
 
-from laworkflow.case import Case
-from laworkflow.clock import aware
-from laworkflow.clock import SimulatedClock
+from laworkflow.cases.case import Case
+from laworkflow.calendar.clock import aware
+from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
-from laworkflow.service import open_engine
+from laworkflow.startup import open_engine
 from laworkflow.store import store_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def fired_events(engine: Engine) -> Counter:
 def _topic(name: str) -> str:
     from eventsourcing.utils import get_topic
 
-    from laworkflow.case import Case
+    from laworkflow.cases.case import Case
 
     return get_topic(getattr(Case, name))
 

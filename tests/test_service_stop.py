@@ -30,9 +30,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from laworkflow.api import create_app
-from laworkflow.scheduler import Scheduler
-from laworkflow.service import readiness
+from laworkflow.http.app import create_app
+from laworkflow.service.scheduler import Scheduler
+from laworkflow.service.process import readiness
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
@@ -96,7 +96,7 @@ def test_a_signal_stops_serve_in_order_and_it_exits_0(tmp_path, signum, http):
 
 def test_serve_says_where_it_listens_at_the_default_log_level_without_a_password(tmp_path):
     """At warning (the default) the one line still shows; a PostgreSQL store would show user@host:port/db, never its password."""
-    from laworkflow.service import where
+    from laworkflow.startup import where
 
     class Env:
         env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_USER": "lw", "POSTGRES_PASSWORD": "s3cret",

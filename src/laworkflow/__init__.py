@@ -1,10 +1,10 @@
 """laworkflow: an event-sourced workflow engine for inspections of local authorities' education services."""
 
-from .catalog import Catalog
-from .clock import Clock, SimulatedClock, SystemClock
-from .definition import Definition
-from .engine import Engine
-from .errors import (
+from laworkflow.calendar.clock import Clock, SimulatedClock, SystemClock
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.model import Definition
+from laworkflow.engine import Engine
+from laworkflow.errors import (
     BadTime,
     ConcurrentChange,
     DefinitionError,
@@ -16,8 +16,8 @@ from .errors import (
     UnknownCase,
     UnknownDefinition,
 )
-from .guards import register as register_guard
-from .store import StoreError, masked, store_env
+from laworkflow.definitions.guards import register as register_guard
+from laworkflow.store import StoreError, masked, store_env
 
 __all__ = [
     "BadTime",

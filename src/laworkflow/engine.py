@@ -16,30 +16,31 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
-from .bounds import RANGE_TEXT
-from .calendar import calendar_for
-from .case import SYSTEM_ACTOR, Case, stored_digest
-from .catalog import Catalog
-from .clock import Clock, SystemClock, aware, uk_date
-from .due_store import DueStore, due_store_for
-from .followup import ChildFollower, PendingReaction
-from .logs import get_logger
-from .notify import reminder_notification
-from .projection import Follower
-from .register import AuthorityRegister
-from .errors import ConcurrentChange, InvalidData, LaworkflowError, OutOfRange, StillQuarantined, UnknownCase
-from .guards import describe
-from .machine import CompiledWorkflow
-from .views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
+from laworkflow.calendar.bounds import RANGE_TEXT
+from laworkflow.calendar.working_days import calendar_for
+from laworkflow.cases.case import SYSTEM_ACTOR, Case, stored_digest
+from laworkflow.cases.topics import topics_of
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.calendar.clock import Clock, SystemClock, aware, uk_date
+from laworkflow.projections.backends import DueStore, due_store_for
+from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
+from laworkflow.logs import get_logger
+from laworkflow.projections.notifications import reminder_notification
+from laworkflow.projections.follower import Follower
+from laworkflow.projections.authority_register import AuthorityRegister
+from laworkflow.errors import ConcurrentChange, InvalidData, LaworkflowError, OutOfRange, StillQuarantined, UnknownCase
+from laworkflow.definitions.guards import describe
+from laworkflow.definitions.machine import CompiledWorkflow
+from laworkflow.cases.views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
 
 log = get_logger("laworkflow")
 T = TypeVar("T")
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
 RETRIES = 5
-_FOLLOWED_TOPICS = [get_topic(Case.Started), get_topic(Case.Transitioned)]  # all the follow-up manager reads
+# All the follow-up manager reads, under today's topics and those of stores written before the relayout.
+_FOLLOWED_TOPICS = [*topics_of(Case.Started), *topics_of(Case.Transitioned)]
 REACTIONS = "reactions"
 REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
 _STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_CONNECT_TIMEOUT")
@@ -376,7 +377,7 @@ class Engine(Application[UUID]):
             return []
         spec = transition.starts
         child = Case.begin(
-            self.catalog.get(spec.workflow, on=uk_date(at)), data=_copy(spec.data, parent.data), parameters=None,
+            self.catalog.get(spec.workflow, on=uk_date(at)), data=copy_data(spec.data, parent.data), parameters=None,
             actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id),
         )
         parent.link_child(child.id, child.key, transition.trigger, actor=actor, at=at)
@@ -442,7 +443,7 @@ class Engine(Application[UUID]):
             parent, workflow = self._load(job.parent_id)
             child = self.repository.get(job.child_id, version=job.child_version)
             transition = parent.react(
-                workflow, job.reaction, _copy(job.reaction.data, child.data),
+                workflow, job.reaction, copy_data(job.reaction.data, child.data),
                 child_id=job.child_id, child_version=job.child_version, at=job.effective_at,
             )
             if parent.pending_events:
@@ -485,18 +486,6 @@ class Engine(Application[UUID]):
             last_effective_at=case.effective_at,
             as_of=as_of,
         )
-
-
-def _copy(spec: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
-    """Data for another case: '=field' copies the source's field (left out when it has none), anything else is literal."""
-    copied = {}
-    for key, value in spec.items():
-        if isinstance(value, str) and value.startswith("="):
-            if source.get(value[1:]) is not None:
-                copied[key] = source[value[1:]]
-        else:
-            copied[key] = value
-    return copied
 
 
 __all__ = ["Engine", "SYSTEM_ACTOR"]

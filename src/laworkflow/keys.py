@@ -44,7 +44,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from .errors import ConcurrentChange, LaworkflowError
+from laworkflow.errors import ConcurrentChange, LaworkflowError
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .errors import LaworkflowError
+from laworkflow.errors import LaworkflowError
 
 STORE_ENV = "LAWORKFLOW_STORE"
 DEFAULT_STORE = "laworkflow.sqlite"

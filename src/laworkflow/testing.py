@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from .catalog import Catalog
-from .clock import SimulatedClock
-from .engine import Engine
-from .store import store_env
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.calendar.clock import SimulatedClock
+from laworkflow.engine import Engine
+from laworkflow.store import store_env
 
 
 def simulated_engine(

@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
 
-from .errors import OutOfRange
+from laworkflow.errors import OutOfRange
 
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2199, 12, 31)

@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from .bounds import check_moment
-from .errors import BadTime
+from laworkflow.calendar.bounds import check_moment
+from laworkflow.errors import BadTime
 
 LONDON = ZoneInfo("Europe/London")
 

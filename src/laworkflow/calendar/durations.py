@@ -16,8 +16,8 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-from laworkflow.calendar import WorkingCalendar
-from laworkflow.bounds import RANGE_TEXT
+from laworkflow.calendar.working_days import WorkingCalendar
+from laworkflow.calendar.bounds import RANGE_TEXT
 from laworkflow.errors import DurationError, OutOfRange
 
 Unit = Literal["working_days", "days", "weeks", "months"]

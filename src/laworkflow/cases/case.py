@@ -21,12 +21,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from .bounds import RANGE_TEXT, check_moment, within
-from .clock import start_of_day, uk_date
-from .definition import START, Transition
-from .errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
-from .guards import GuardContext
-from .machine import CompiledWorkflow, validate_payload
+from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
+from laworkflow.calendar.clock import start_of_day, uk_date
+from laworkflow.definitions.model import START, Transition
+from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
+from laworkflow.definitions.guards import GuardContext
+from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from .clock import LONDON
+from laworkflow.calendar.clock import LONDON
 
 # The kinds of item the timer index holds; the index, these views and the HTTP schema share this one type.
 DueKind = Literal["timer", "deadline", "reminder"]

@@ -9,7 +9,7 @@ store directly, so it is how the first admin key is issued:
     laworkflow keys list
     laworkflow keys revoke ops
 
-Shared helpers come from `laworkflow.cli_support`.
+Shared helpers come from `laworkflow.cli.support`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Annotated
 
 import typer
 
-from .cli_support import ActorOption, JsonFlag, emit, engine_for, refusals
-from .keys import ROLES, Keys
+from laworkflow.cli.support import ActorOption, JsonFlag, emit, engine_for, refusals
+from laworkflow.keys import ROLES, Keys
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API: issue, revoke, list (only digests are stored).")
 
@@ -66,7 +66,7 @@ def revoke(
 @refusals
 def list_keys(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every key ever issued: name, role, when, revoked or not (never the key itself)."""
-    from .clock import LONDON
+    from laworkflow.calendar.clock import LONDON
 
     with engine_for(ctx) as engine:
         entries = Keys(engine).list()

@@ -1,7 +1,7 @@
 """`laworkflow risk`: termly risk assessments, the concerns they raise, the inspections they start.
 
 Mounted by `laworkflow.cli` (`app.add_typer(risk_app, name="risk")`); the
-shared helpers come from `laworkflow.cli_support`.
+shared helpers come from `laworkflow.cli.support`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_support import ActorOption, JsonFlag, emit, engine_for, refusals
+from laworkflow.cli.support import ActorOption, JsonFlag, emit, engine_for, refusals
 from pydantic import ValidationError
 
-from .errors import InvalidData
+from laworkflow.errors import InvalidData
 
 risk_app = typer.Typer(no_args_is_help=True, help="Risk triggers: termly RAG assessments per authority, concerns, inspections.")
 
@@ -61,7 +61,7 @@ def assess(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a file of termly assessments; all of it or, on any problem, nothing."""
-    from .risk import ConcernRule, RiskRegister, load_assessments
+    from laworkflow.risk import ConcernRule, RiskRegister, load_assessments
 
     try:
         rule = ConcernRule(red_at_least=red, amber_at_least=ambers)
@@ -87,7 +87,7 @@ def assess(
 @refusals
 def show(ctx: typer.Context, authority: Annotated[str, typer.Argument(help="Code (931) or name (Oxfordshire).")], as_json: JsonFlag = False) -> None:
     """An authority's latest ratings and trend, every assessed term, its concerns and the cases they started."""
-    from .risk import RiskRegister
+    from laworkflow.risk import RiskRegister
 
     with engine_for(ctx) as engine:
         view = RiskRegister(engine).authority(authority).to_dict()

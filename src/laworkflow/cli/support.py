@@ -36,13 +36,13 @@ try:  # Typer vendors Click from 0.2x; older Typers use Click itself
 except ImportError:  # pragma: no cover
     from click.exceptions import NoArgsIsHelpError
 
-from .catalog import Catalog
-from .clock import Clock
-from .engine import Engine
-from .errors import InvalidData, LaworkflowError, UnknownCase
-from .logs import get_logger
-from .store import masked, store_env, store_errors
-from .views import jsonable
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.calendar.clock import Clock
+from laworkflow.engine import Engine
+from laworkflow.errors import InvalidData, LaworkflowError, UnknownCase
+from laworkflow.logs import get_logger
+from laworkflow.store import masked, store_env, store_errors
+from laworkflow.cases.views import jsonable
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
 AtOption = Annotated[str | None, typer.Option("--at", help="When it takes effect (ISO date or time); default now.")]
@@ -283,3 +283,39 @@ def load_guards(modules: list[str]) -> list[str]:
             raise GuardsError(f"cannot import guards module {name!r}: {type(error).__name__}: {one_line(str(error))}") from None
         loaded.append(name)
     return loaded
+
+
+def command_data(ctx: typer.Context, raw: str | None) -> dict[str, Any]:
+    """`--data` is JSON text, or @FILE holding JSON; no larger than --max-data-bytes."""
+    return read_data(raw, ctx.obj.max_data_bytes)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidData(f"--param takes NAME=VALUE, got {pair!r}")
+        found[name] = value
+    return found
+
+
+def case_text(view: dict[str, Any]) -> str:
+    lines = [
+        f"case {view['id']}  {view['workflow']}@{view['version']}",
+        f"  state: {view['state']}{' (ended)' if view['ended'] else ''}",
+    ]
+    if view.get("as_of"):
+        lines.append(f"  as of: {view['as_of']}")
+    for name, timer in sorted(view["timers"].items()):
+        lines.append(f"  timer {name}: fires {timer['trigger']} at {timer['due_at']}")
+    for name, deadline in sorted(view["deadlines"].items(), key=lambda kv: kv[1]["due_date"]):
+        late = deadline.get("late_by_working_days")
+        extra = f" on {deadline['met_on']}" if deadline.get("met_on") else ""
+        extra += f", {late} working day(s) late" if late else ""
+        lines.append(f"  deadline {name}: due {deadline['due_date']} — {deadline['status']}{extra}")
+    if view["parent"]:
+        lines.append(f"  parent: {view['parent']}")
+    for child in view["children"]:
+        lines.append(f"  child: {child['id']} ({child['workflow']}, by {child['trigger']})")
+    return "\n".join(lines)

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from .definition import Definition
-from .errors import DefinitionError, Problem, UnknownDefinition
-from .guards import GuardRegistry, default_guards
-from .loader import load_file
-from .machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.model import Definition
+from laworkflow.errors import DefinitionError, Problem, UnknownDefinition
+from laworkflow.definitions.guards import GuardRegistry, default_guards
+from laworkflow.definitions.loader import load_file
+from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
 
 WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
 
@@ -36,11 +36,11 @@ def default_workflows_dir() -> Path:
     here = Path.cwd() / "workflows"
     if here.is_dir():
         return here
-    package = resources.files(__package__)
+    package = resources.files("laworkflow")
     # files() is a real folder for a package on disk; a zipped one cannot hand out a folder.
     if isinstance(package, Path) and (package / "workflows").is_dir():
         return package / "workflows"
-    return Path(__file__).resolve().parents[2] / "workflows"
+    return Path(__file__).resolve().parents[3] / "workflows"
 
 
 class Catalog:

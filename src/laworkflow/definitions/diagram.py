@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .definition import Definition
+from laworkflow.definitions.model import Definition
 
 
 def mermaid(definition: Definition) -> str:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from .bounds import LATEST_DAY, within
-from .calendar import WorkingCalendar
-from .definition import Condition
-from .durations import parse_duration
-from .errors import OutOfRange
+from laworkflow.calendar.bounds import LATEST_DAY, within
+from laworkflow.calendar.working_days import WorkingCalendar
+from laworkflow.definitions.model import Condition
+from laworkflow.calendar.durations import parse_duration
+from laworkflow.errors import OutOfRange
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from typing import Any, NoReturn
 import yaml
 from pydantic import ValidationError
 
-from .definition import Definition
-from .errors import DefinitionError, Problem
-from .guards import GuardRegistry, default_guards
-from .validation import check_definition
+from laworkflow.definitions.model import Definition
+from laworkflow.errors import DefinitionError, Problem
+from laworkflow.definitions.guards import GuardRegistry, default_guards
+from laworkflow.definitions.validation import check_definition
 
 Path_ = tuple[str | int, ...]
 

@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 from transitions.core import EventData
 
-from .bounds import Day, Moment, check_day
-from .calendar import WorkingCalendar, calendar_for
-from .definition import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
-from .durations import DueRule, Duration, parse_due, parse_duration
-from .errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
-from .guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
+from laworkflow.calendar.bounds import Day, Moment, check_day
+from laworkflow.calendar.working_days import WorkingCalendar, calendar_for
+from laworkflow.definitions.model import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
+from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
+from laworkflow.errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
+from laworkflow.definitions.guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
 
 _SCALARS: dict[str, Any] = {
     "string": str,

@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from .definition import START, Condition, Definition, NamedGuard
-from .durations import parse_due, parse_duration
-from .errors import DurationError
-from .guards import GuardRegistry
+from laworkflow.definitions.model import START, Condition, Definition, NamedGuard
+from laworkflow.calendar.durations import parse_due, parse_duration
+from laworkflow.errors import DurationError
+from laworkflow.definitions.guards import GuardRegistry
 
 Found = Iterator[tuple[tuple[str | int, ...], str]]
 

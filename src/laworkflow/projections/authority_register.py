@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from .case import Case
-from .catalog import Catalog
-from .projection import Projection
+from laworkflow.cases.case import Case
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.projections.follower import Projection
 
 
 @dataclass

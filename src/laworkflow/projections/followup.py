@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from .case import Case
-from .catalog import Catalog
-from .definition import Reaction
-from .projection import Projection
+from laworkflow.cases.case import Case
+from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.model import Reaction
+from laworkflow.projections.follower import Projection
 
 
 @dataclass(frozen=True)
@@ -70,3 +70,15 @@ class ChildFollower(Projection):
     def take(self) -> list[PendingReaction]:
         taken, self.pending = self.pending, []
         return taken
+
+
+def copy_data(spec: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """Data for another case: '=field' copies the source's field (left out when it has none), anything else is literal."""
+    copied = {}
+    for key, value in spec.items():
+        if isinstance(value, str) and value.startswith("="):
+            if source.get(value[1:]) is not None:
+                copied[key] = source[value[1:]]
+        else:
+            copied[key] = value
+    return copied

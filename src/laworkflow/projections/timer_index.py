@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from .bounds import check_day, check_moment
-from .case import Case
-from .clock import start_of_day
-from .projection import Projection
-from .views import DueItem, DueKind
+from laworkflow.calendar.bounds import check_day, check_moment
+from laworkflow.cases.case import Case
+from laworkflow.calendar.clock import start_of_day
+from laworkflow.projections.follower import Projection
+from laworkflow.cases.views import DueItem, DueKind
 
 
 def deadline_passes_at(due_date: str) -> datetime:

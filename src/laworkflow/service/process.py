@@ -21,52 +21,18 @@ from contextlib import contextmanager
 from typing import Any
 
 
-from .logs import get_logger
-from .catalog import Catalog
-from .clock import Clock
-from .engine import Engine
-from .notify import LogSink, WebhookSink
-from .scheduler import Scheduler
-from .store import connect_postgres, store_env
+from laworkflow.logs import get_logger
+from laworkflow.engine import Engine
+from laworkflow.service.notify import LogSink, WebhookSink
+from laworkflow.service.scheduler import Scheduler
+from laworkflow.startup import open_engine, where
 
 log = get_logger("laworkflow.service")
-SCHEMA_LOCK = 0x6C77_6573  # advisory lock key held while a node creates the event tables
-
-
-@contextmanager
-def _schema_lock(env: dict[str, str]) -> Iterator[None]:
-    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
-        yield
-        return
-    with connect_postgres(env) as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
-
-
-def open_engine(catalog: Catalog, store: str | None, *, clock: Clock | None = None) -> Engine:
-    """An engine on a store, creating its tables once even when several nodes start together."""
-    env = store_env(store)
-    with _schema_lock(env):
-        return Engine(catalog, clock=clock, env=env)
 
 
 def readiness(scheduler: Scheduler, thread: threading.Thread) -> Callable[[], bool]:
     """What /readyz asks besides the store: the scheduler's thread is alive and its last pass went through."""
     return lambda: thread.is_alive() and scheduler.healthy()
-
-
-def where(engine: Engine) -> str:
-    """The store an engine writes to, fit to print: built from its settings, so it never holds a password."""
-    env = engine.env
-    module = env.get("PERSISTENCE_MODULE") or ""
-    if module.endswith("sqlite"):
-        return f"sqlite:///{env.get('SQLITE_DBNAME')}"
-    if module.endswith("postgres"):
-        return f"postgresql://{env.get('POSTGRES_USER')}@{env.get('POSTGRES_HOST')}:{env.get('POSTGRES_PORT')}/{env.get('POSTGRES_DBNAME')}"
-    return "memory:"
 
 
 def serve(
@@ -96,7 +62,7 @@ def serve(
 def _serve_http(engine: Engine, scheduler: Scheduler, lock: threading.RLock, *, host: str, port: int) -> None:
     import uvicorn
 
-    from .api import create_app
+    from laworkflow.http.app import create_app
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

@@ -23,12 +23,12 @@ from datetime import datetime, timezone
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .bounds import LATEST_MOMENT
-from .engine import Engine
-from .errors import ConcurrentChange
-from .logs import get_logger
-from .notify import LogSink, Sink, deliver_pending
-from .views import DueItem
+from laworkflow.calendar.bounds import LATEST_MOMENT
+from laworkflow.engine import Engine
+from laworkflow.errors import ConcurrentChange
+from laworkflow.logs import get_logger
+from laworkflow.service.notify import LogSink, Sink, deliver_pending
+from laworkflow.cases.views import DueItem
 
 log = get_logger("laworkflow.scheduler")
 FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.bounds`

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from .clock import LONDON
-from .engine import Engine
-from .views import HistoryEntry
+from laworkflow.calendar.clock import LONDON
+from laworkflow.engine import Engine
+from laworkflow.cases.views import HistoryEntry
 
 WORKFLOW = "ofsted-laassi"
 START = "2013-06-03T09:00:00+01:00"

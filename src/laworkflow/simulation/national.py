@@ -22,10 +22,10 @@ from importlib import resources
 from typing import Any
 from uuid import UUID
 
-from .clock import aware
-from .definition import DataField
-from .engine import Engine
-from .errors import LaworkflowError
+from laworkflow.calendar.clock import aware
+from laworkflow.definitions.model import DataField
+from laworkflow.engine import Engine
+from laworkflow.errors import LaworkflowError
 
 INSPECTIONS = {"england": "ofsted-laassi", "wales": "estyn-lges"}  # which workflow starts an inspection in each nation
 TERMS = ((9, 1), (1, 6), (4, 20))  # month, day an English risk assessment is made: autumn, spring, summer

@@ -14,9 +14,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from .clock import Clock
-from .engine import Engine
-from .store import store_env
+from laworkflow.calendar.clock import Clock
+from laworkflow.engine import Engine
+from laworkflow.store import store_env
 
 _BATCH = 1000
 

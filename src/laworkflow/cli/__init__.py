@@ -1,0 +1,19 @@
+"""The command-line face, `laworkflow`: one module per command group, shared helpers in `support`."""
+
+from laworkflow.cli.root import app, main
+
+# Each module adds its commands to `app` when imported; the order here is the order of `laworkflow --help`.
+from laworkflow.cli import definitions as _definitions  # noqa: E402,F401
+from laworkflow.cli import cases as _cases  # noqa: E402,F401
+from laworkflow.cli import queries as _queries  # noqa: E402,F401
+from laworkflow.cli import simulate as _simulate  # noqa: E402,F401
+from laworkflow.cli import serve as _serve  # noqa: E402,F401
+from laworkflow.cli.keys import keys_app  # noqa: E402
+from laworkflow.cli.quarantine import quarantine_app  # noqa: E402
+from laworkflow.cli.risk import risk_app  # noqa: E402
+
+app.add_typer(risk_app, name="risk")
+app.add_typer(keys_app, name="keys")
+app.add_typer(quarantine_app, name="quarantine")
+
+__all__ = ["app", "main"]

@@ -1,0 +1,7 @@
+"""`python -m laworkflow.cli`: the same commands as the `laworkflow` console script."""
+
+import sys
+
+from laworkflow.cli import app
+
+sys.exit(app())

@@ -1,0 +1,77 @@
+"""Who is asking: the engine an app serves, behind its lock, and the API key of each request with its role."""
+
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from laworkflow.engine import Engine
+from laworkflow.errors import UnknownCase
+from laworkflow.keys import KEYRING_ID, Keys, Principal, Unauthenticated
+
+T = TypeVar("T")
+
+
+@dataclass
+class Served:
+    """What one app serves: an engine, its key ring, the lock every engine call holds, and what /readyz asks besides."""
+
+    engine: Engine
+    keys: Keys
+    lock: AbstractContextManager[Any] = field(default_factory=threading.Lock)
+    ready: Callable[[], bool] | None = None
+
+    def locked(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return function(*args, **kwargs)
+
+
+def served(request: Request) -> Served:
+    """The dependency every route asks for: the app's engine, from `app.state`."""
+    return request.app.state.served
+
+
+Service = Annotated[Served, Depends(served)]
+
+bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer lw_<name>_<secret>")
+api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key.")
+
+
+def principal_for(permission: str) -> Callable[..., Principal]:
+    """A dependency: the key's principal, refused (401/403) unless its role grants `permission`."""
+
+    def authenticate(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+        header: Annotated[str | None, Security(api_key)] = None,
+    ) -> Principal:
+        key = credentials.credentials if credentials is not None else header
+        if not key:
+            raise Unauthenticated("no API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+        service = served(request)
+        principal = service.locked(service.keys.authenticate, key)
+        principal.require(permission)
+        return principal
+
+    return authenticate
+
+
+Reader = Annotated[Principal, Depends(principal_for("read"))]
+Writer = Annotated[Principal, Depends(principal_for("write"))]
+Admin = Annotated[Principal, Depends(principal_for("keys"))]
+CaseId = Annotated[UUID, Path(description="A case id (UUID).")]
+
+
+def case_id(value: UUID) -> UUID:
+    """The key ring shares the store but is not a case."""
+    if value == KEYRING_ID:
+        raise UnknownCase(f"no case {value}")
+    return value
+
+
+__all__ = ["Admin", "CaseId", "Reader", "Served", "Service", "Writer", "case_id", "principal_for", "served"]

@@ -1,0 +1,76 @@
+"""/v1/cases: start a case, read it (now or as it stood), its history and allowed triggers, fire a trigger."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from laworkflow.http.auth import CaseId, Reader, Service, Writer, case_id
+from laworkflow.http.bodies import StrictJSONRoute
+from laworkflow.http.errors import CASE_ERRORS, responses
+from laworkflow.http.schemas import AllowedOut, CaseOut, FireTrigger, HistoryOut, MomentIn, StartCase
+
+router = APIRouter(route_class=StrictJSONRoute)
+
+
+
+@router.post(
+    "/v1/cases", status_code=201, response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
+    responses=responses(401, 403, 404, 409, 413, 422),
+)
+def start_case(principal: Writer, service: Service, body: StartCase, response: Response) -> dict[str, Any]:
+    """Start a case; the key's name is recorded as the actor."""
+    engine = service.engine
+
+    def run() -> dict[str, Any]:
+        cid = engine.start(
+            body.workflow, body.data, version=body.version, actor=principal.name,
+            at=body.at, parameters=dict(body.parameters),  # type: ignore[arg-type]  # `at` is a datetime once validated
+        )
+        return engine.get(cid).to_dict()
+
+    view = service.locked(run)
+    response.headers["Location"] = router.url_path_for("show_case", case=view["id"])
+    return view
+
+
+@router.get("/v1/cases/{case}", response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"], responses=CASE_ERRORS)
+def show_case(
+    _: Reader,
+    service: Service,
+    case: CaseId,
+    as_of: Annotated[MomentIn | None, Query(description="The case as it stood then: events that took effect by this moment.")] = None,
+) -> dict[str, Any]:
+    """A case now, or as it stood at a past moment."""
+    return service.locked(service.engine.get, case_id(case), as_of=as_of).to_dict()
+
+
+@router.get("/v1/cases/{case}/history", response_model=HistoryOut, tags=["cases"], responses=CASE_ERRORS)
+def case_history(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
+    """Every event of a case, in order: who, when it took effect, when it was recorded, and the hash chain."""
+    entries = service.locked(service.engine.history, case_id(case))
+    return {"case_id": case, "events": [entry.to_dict() for entry in entries]}
+
+
+@router.get("/v1/cases/{case}/allowed", response_model=AllowedOut, tags=["cases"], responses=CASE_ERRORS)
+def case_allowed(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
+    """The triggers the case may take now, with the data each requires, its guards and citation."""
+    engine = service.engine
+
+    def run() -> tuple[str, list[dict[str, Any]]]:
+        return engine.get(case_id(case)).state, [t.to_dict() for t in engine.allowed_triggers(case)]
+
+    state, triggers = service.locked(run)
+    return {"case_id": case, "state": state, "triggers": triggers}
+
+
+@router.post(
+    "/v1/cases/{case}/fire", response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
+    responses=responses(401, 403, 404, 409, 413, 422),
+)
+def fire(principal: Writer, service: Service, case: CaseId, body: FireTrigger) -> dict[str, Any]:
+    """Fire a trigger on a case; returns the case after it. The key's name is recorded as the actor."""
+    view = service.locked(service.engine.fire, case_id(case), body.trigger, body.data, actor=principal.name, at=body.at)
+    return view.to_dict()
+
+
+__all__ = ["router"]

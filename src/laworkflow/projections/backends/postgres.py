@@ -1,0 +1,87 @@
+"""The projections' store in PostgreSQL: several nodes claim due rows with `FOR UPDATE SKIP LOCKED`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from laworkflow.cases.views import DueItem
+
+from laworkflow.projections.backends.base import TRACKING
+from laworkflow.projections.backends.sql import QUARANTINE_TABLE, SQLDueStore
+
+
+class PostgresDueStore(SQLDueStore):
+    """Several nodes on one database: due rows are claimed under row locks, skipping those taken."""
+
+    placeholder = "%s"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS lw_due (case_id UUID NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, "
+        "due_at TIMESTAMPTZ NOT NULL, workflow TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (case_id, kind, name))",
+        "CREATE INDEX IF NOT EXISTS lw_due_by_time ON lw_due (due_at)",
+        "CREATE TABLE IF NOT EXISTS lw_cases (case_id UUID PRIMARY KEY, workflow TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS lw_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS lw_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, "
+        "next_attempt_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, last_error TEXT)",
+        QUARANTINE_TABLE.format(position="BIGINT"),
+    )
+    SCHEMA_LOCK = 0x6C77_6475  # pg_advisory_xact_lock key: one node creates the tables, the others wait
+
+    def __init__(self, settings: dict[str, str]):
+        super().__init__()
+        self.settings = settings
+        self._connection = self._connect()
+        with self._transaction() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (self.SCHEMA_LOCK,))
+            for statement in self.schema:
+                cursor.execute(statement)
+            cursor.execute("INSERT INTO lw_tracking (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING", (TRACKING,))
+
+    def _connect(self) -> Any:
+        from laworkflow.store import connect_postgres
+
+        return connect_postgres(self.settings)
+
+    @contextmanager
+    def _transaction(self, *, lock_position: bool = False) -> Iterator[Any]:
+        with self._connection.transaction(), self._connection.cursor() as cursor:
+            if lock_position:
+                cursor.execute("SELECT position FROM lw_tracking WHERE name = %s FOR UPDATE", (TRACKING,))
+            yield cursor
+
+    def _moment(self, moment: datetime) -> Any:
+        return moment.astimezone(timezone.utc)
+
+    def _values(self, item: DueItem) -> tuple[Any, ...]:
+        return (item.case_id, item.kind, item.name, item.due_at, item.workflow, item.detail)
+
+    def _id(self, case_id: UUID) -> Any:
+        return case_id
+
+    @contextmanager
+    def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:
+        """Rows due by `before` that no other node holds; held until the block ends, then dropped."""
+        with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= %s "
+                "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                (before.astimezone(timezone.utc), limit),
+            )
+            items = self._readable(cursor, cursor.fetchall())
+            yield items
+            for item in items:
+                cursor.execute("DELETE FROM lw_due WHERE case_id = %s AND kind = %s AND name = %s", (item.case_id, item.kind, item.name))
+
+    @contextmanager
+    def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
+        """Notifications no other node is sending, held until the block ends."""
+        with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
+            cursor.execute(self._pending_sql.replace("?", "%s") + " FOR UPDATE SKIP LOCKED", (now.astimezone(timezone.utc), limit))
+            yield [(r[0], json.loads(r[1]), r[2]) for r in cursor.fetchall()]
+
+    def close(self) -> None:
+        self._connection.close()
