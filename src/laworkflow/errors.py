@@ -93,7 +93,7 @@ class ConcurrentChange(LaworkflowError):
 
 
 class OutOfRange(LaworkflowError, ValueError):
-    """A date or moment, given or derived, outside the range the engine accepts (`laworkflow.bounds`)."""
+    """A date or moment, given or derived, outside the range the engine accepts (`laworkflow.calendar.bounds`)."""
 
     code = "out_of_range"
 

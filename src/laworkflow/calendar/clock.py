@@ -59,7 +59,7 @@ def aware(value: datetime | date | str) -> datetime:
     """Read a moment: an aware datetime, a date (its UK midnight) or ISO text of either.
 
     A naive datetime is taken as UK local time, which is what people mean
-    when they write "10:00 on 14 June". Outside `laworkflow.bounds`: OutOfRange.
+    when they write "10:00 on 14 June". Outside `laworkflow.calendar.bounds`: OutOfRange.
     """
     if isinstance(value, str):
         text = value.strip()

@@ -69,7 +69,7 @@ def _inside(day: date, says: str) -> date:
 
 
 def _when(at: datetime) -> datetime:
-    """The moment a command takes effect, in UTC; outside `laworkflow.bounds`, OutOfRange (for callers that skip `aware`)."""
+    """The moment a command takes effect, in UTC; outside `laworkflow.calendar.bounds`, OutOfRange (for callers that skip `aware`)."""
     return _utc(check_moment(at, "a command's time"))
 
 
@@ -396,7 +396,7 @@ class _Plan:
     def missed_deadlines(self, at: datetime) -> None:
         """Record, in due order, every pending deadline whose day ended before `at`.
 
-        A due date outside `laworkflow.bounds` (only ever stored before they were
+        A due date outside `laworkflow.calendar.bounds` (only ever stored before they were
         checked) never passes: commands can no longer reach it, and the index sets it aside.
         """
         passed = []

@@ -68,7 +68,7 @@ register = default_guards.register
 
 
 def _as_date(value: Any) -> date | None:
-    """A date, or None for anything else, a date outside `laworkflow.bounds` included (it satisfies no guard)."""
+    """A date, or None for anything else, a date outside `laworkflow.calendar.bounds` included (it satisfies no guard)."""
     if isinstance(value, date):
         day = value
     elif isinstance(value, str):

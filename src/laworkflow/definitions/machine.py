@@ -28,7 +28,7 @@ _SCALARS: dict[str, Any] = {
     "integer": int,
     "number": float,
     "boolean": bool,
-    "date": Day,  # a typed-in date becomes deadlines and timers: only days inside `laworkflow.bounds`
+    "date": Day,  # a typed-in date becomes deadlines and timers: only days inside `laworkflow.calendar.bounds`
     "datetime": Moment,
 }
 

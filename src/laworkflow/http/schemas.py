@@ -17,7 +17,7 @@ Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def _moment(value: str | None) -> datetime | None:
-    """Read a moment as the CLI does (ISO date or time; a date is its UK midnight), within `laworkflow.bounds`."""
+    """Read a moment as the CLI does (ISO date or time; a date is its UK midnight), within `laworkflow.calendar.bounds`."""
     # BadTime and OutOfRange are ValueErrors: a validation error, 422
     return aware(value) if value is not None else None
 

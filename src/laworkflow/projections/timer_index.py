@@ -3,7 +3,7 @@
 It follows the application's notification log in order and keeps only what is
 still due, so "what is due before X" never scans cases. It owns nothing: delete
 it and it is rebuilt from the events. Every item it holds is inside
-`laworkflow.bounds`: an event whose item would not be (stored before dates were
+`laworkflow.calendar.bounds`: an event whose item would not be (stored before dates were
 checked) raises OutOfRange from `effects`, and the stores set that event aside.
 """
 

@@ -39,7 +39,7 @@ def _check_authority(index: AuthorityIndex, text: str, source: str, line: int | 
 
 
 def _iso_date(text: str) -> date | None:
-    """A date YYYY-MM-DD inside `laworkflow.bounds`, or None."""
+    """A date YYYY-MM-DD inside `laworkflow.calendar.bounds`, or None."""
     try:
         day = date.fromisoformat(text)
     except ValueError:

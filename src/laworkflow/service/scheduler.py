@@ -31,7 +31,7 @@ from laworkflow.service.notify import LogSink, Sink, deliver_pending
 from laworkflow.cases.views import DueItem
 
 log = get_logger("laworkflow.scheduler")
-FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.bounds`
+FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.calendar.bounds`
 
 
 class Scheduler:

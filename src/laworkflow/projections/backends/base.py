@@ -95,7 +95,7 @@ class DueStore(ABC):
         Returns what is still set aside afterwards (the same event failing again, recorded anew).
         """
 
-    # The outbox of notifications (see notify.py): filled by catch-up in the same transaction as the position.
+    # The outbox of notifications (projections/notifications.py builds them, service/notify.py delivers them): filled by catch-up in the same transaction as the position.
 
     @abstractmethod
     def enqueue(self, notifications: list[dict[str, Any]]) -> None:
