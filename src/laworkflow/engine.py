@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
 
 from laworkflow.calendar.bounds import RANGE_TEXT
 from laworkflow.calendar.working_days import calendar_for
@@ -26,10 +25,11 @@ from laworkflow.calendar.clock import Clock, SystemClock, aware, uk_date
 from laworkflow.projections.backends import DueStore, due_store_for
 from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
 from laworkflow.logs import get_logger
+from laworkflow.store import retrying, save_or_conflict
 from laworkflow.projections.notifications import reminder_notification
 from laworkflow.projections.follower import Follower
 from laworkflow.projections.authority_register import AuthorityRegister
-from laworkflow.errors import ConcurrentChange, InvalidData, LaworkflowError, OutOfRange, StillQuarantined, UnknownCase
+from laworkflow.errors import ConcurrentChange, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.cases.views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
@@ -38,7 +38,6 @@ log = get_logger("laworkflow")
 T = TypeVar("T")
 
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "effective_at", "prev_hash", "digest"}
-RETRIES = 5
 # All the follow-up manager reads, under today's topics and those of stores written before the relayout.
 _FOLLOWED_TOPICS = [*topics_of(Case.Started), *topics_of(Case.Transitioned)]
 REACTIONS = "reactions"
@@ -453,19 +452,11 @@ class Engine(Application[UUID]):
         self.retrying(attempt)
 
     def _save(self, *cases: Case) -> None:
-        try:
-            self.save(*cases)
-        except IntegrityError:
-            raise ConcurrentChange("another writer changed the case first") from None
+        save_or_conflict(self.save, *cases, says="another writer changed the case first")
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """Reload and retry when another writer got to the case first (optimistic concurrency)."""
-        for _ in range(RETRIES - 1):
-            try:
-                return attempt()
-            except ConcurrentChange:
-                log.info("case.retry_after_concurrent_change")
-        return attempt()
+        return retrying(attempt, on_retry=lambda: log.info("case.retry_after_concurrent_change"))
 
     def _view(self, case: Case, as_of: datetime | None = None) -> CaseView:
         workflow = self.catalog.get(case.definition_id, case.definition_version)

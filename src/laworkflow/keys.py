@@ -42,9 +42,9 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
-from laworkflow.errors import ConcurrentChange, LaworkflowError
+from laworkflow.errors import LaworkflowError
+from laworkflow.store import retrying, save_or_conflict
 
 T = TypeVar("T")
 
@@ -62,7 +62,6 @@ RESERVED_NAMES = frozenset({"system", "cli"})
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.@-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 _KEY = re.compile(rf"^{PREFIX}_([A-Za-z0-9][A-Za-z0-9.@-]{{0,63}})_([A-Za-z0-9_-]{{20,100}})$")
-_RETRIES = 5
 
 
 # ---------------------------------------------------------------------- errors
@@ -249,15 +248,13 @@ class Keys:
 
     def _change(self, change: Callable[[KeyRing], None]) -> None:
         """Load (or open) the ring, change it and save; reload and retry when another writer saved first."""
-        for attempt in range(_RETRIES):
+
+        def attempt() -> None:
             ring = self._ring() or KeyRing.open()
             change(ring)
-            try:
-                self.engine.save(ring)
-                return
-            except IntegrityError:
-                if attempt == _RETRIES - 1:
-                    raise ConcurrentChange("the key ring kept changing under us; try again") from None
+            save_or_conflict(self.engine.save, ring, says="the key ring kept changing under us; try again")
+
+        retrying(attempt)
 
 
 __all__ = [

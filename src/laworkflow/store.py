@@ -15,15 +15,17 @@ driver) is one StoreError naming it, never a driver's traceback.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypeVar
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from laworkflow.errors import LaworkflowError
+from eventsourcing.persistence import IntegrityError
+
+from laworkflow.errors import ConcurrentChange, LaworkflowError
 
 STORE_ENV = "LAWORKFLOW_STORE"
 DEFAULT_STORE = "laworkflow.sqlite"
@@ -173,3 +175,31 @@ def connect_postgres(env: dict[str, str]) -> Any:
         user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
         connect_timeout=int(env.get(CONNECT_TIMEOUT_ENV) or DEFAULT_CONNECT_TIMEOUT),
     )
+
+
+# ------------------------------------------------- optimistic concurrency, in one place
+
+
+RETRIES = 5
+"""Attempts of a command before a concurrent change is the caller's to answer (engine, key ring, risk register)."""
+
+T = TypeVar("T")
+
+
+def save_or_conflict(save: Callable[..., Any], *aggregates: Any, says: str) -> None:
+    """Save aggregates atomically; another writer saved one of them first: ConcurrentChange that `says` so."""
+    try:
+        save(*aggregates)
+    except IntegrityError:
+        raise ConcurrentChange(says) from None
+
+
+def retrying(attempt: Callable[[], T], *, times: int = RETRIES, on_retry: Callable[[], None] | None = None) -> T:
+    """Run `attempt` (which reloads what it changes) again while it raises ConcurrentChange, `times` in all."""
+    for _ in range(times - 1):
+        try:
+            return attempt()
+        except ConcurrentChange:
+            if on_retry is not None:
+                on_retry()
+    return attempt()

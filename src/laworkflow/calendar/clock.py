@@ -8,7 +8,7 @@ SimulatedClock. All moments are timezone-aware; days are counted in the UK.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from laworkflow.calendar.bounds import check_moment
@@ -48,6 +48,11 @@ class SimulatedClock(Clock):
 def start_of_day(day: date) -> datetime:
     """Midnight at the start of a UK day, as an aware moment."""
     return datetime.combine(day, time(0, 0), tzinfo=LONDON)
+
+
+def day_over_at(day: date) -> datetime:
+    """When a UK day is over: the next UK midnight, in UTC (a deadline due that day is missed from then)."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=LONDON).astimezone(timezone.utc)
 
 
 def uk_date(moment: datetime) -> date:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
-from laworkflow.calendar.clock import start_of_day, uk_date
+from laworkflow.calendar.clock import day_over_at, start_of_day, uk_date
 from laworkflow.definitions.model import START, Transition
 from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 from laworkflow.definitions.guards import GuardContext
@@ -404,7 +404,7 @@ class _Plan:
             due = date.fromisoformat(entry["due_date"])
             if entry["status"] != "pending" or not within(due):
                 continue
-            missed_at = _utc(start_of_day(due + timedelta(days=1)))
+            missed_at = day_over_at(due)
             if missed_at <= at:
                 passed.append((missed_at, deadline_id))
         for missed_at, deadline_id in sorted(passed):

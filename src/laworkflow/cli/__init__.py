@@ -2,7 +2,7 @@
 
 from laworkflow.cli.root import app, main
 
-# Each module adds its commands to `app` when imported; the order here is the order of `laworkflow --help`.
+# Each module adds its commands to `app` when imported; HELP_ORDER below keeps `laworkflow --help` as it was.
 from laworkflow.cli import definitions as _definitions  # noqa: E402,F401
 from laworkflow.cli import cases as _cases  # noqa: E402,F401
 from laworkflow.cli import queries as _queries  # noqa: E402,F401
@@ -11,6 +11,9 @@ from laworkflow.cli import serve as _serve  # noqa: E402,F401
 from laworkflow.cli.keys import keys_app  # noqa: E402
 from laworkflow.cli.quarantine import quarantine_app  # noqa: E402
 from laworkflow.cli.risk import risk_app  # noqa: E402
+
+HELP_ORDER = ["start", "fire", "show", "history", "allowed", "due", "register", "upcoming", "simulate", "serve", "verify", "demo"]
+app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]
 
 app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")

@@ -10,13 +10,13 @@ checked) raises OutOfRange from `effects`, and the stores set that event aside.
 from __future__ import annotations
 
 import heapq
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID
 
 from laworkflow.calendar.bounds import check_day, check_moment
 from laworkflow.cases.case import Case
-from laworkflow.calendar.clock import start_of_day
+from laworkflow.calendar.clock import day_over_at, start_of_day
 from laworkflow.projections.follower import Projection
 from laworkflow.cases.views import DueItem, DueKind
 
@@ -24,7 +24,7 @@ from laworkflow.cases.views import DueItem, DueKind
 def deadline_passes_at(due_date: str) -> datetime:
     """A deadline is missed once its due day is over (UK time); a due day outside the range: OutOfRange."""
     day = check_day(date.fromisoformat(due_date), "the deadline's due date")
-    return start_of_day(day + timedelta(days=1)).astimezone(timezone.utc)
+    return day_over_at(day)
 
 
 def _window(event: Any) -> str:

@@ -39,13 +39,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from laworkflow.cases.case import Case
 from laworkflow.calendar.clock import aware, uk_date
-from laworkflow.errors import ConcurrentChange, InvalidData, UnknownDefinition
+from laworkflow.errors import InvalidData, UnknownDefinition
 from laworkflow.logs import get_logger
+from laworkflow.store import save_or_conflict
 from laworkflow.cases.views import View
 
 from laworkflow.risk.criteria import CRITERION_IDS, DEFAULT_WORKFLOW, OTHER_CONCERN, SOS, AssessmentDataError, ConcernRule, RiskAssessment, term_of
@@ -299,9 +299,6 @@ class _Batch:
         return self.authorities[key]
 
     def save(self) -> None:
-        try:
-            self.register.engine.save(*self.authorities.values(), *self.cases)
-        except IntegrityError:
-            raise ConcurrentChange("another writer changed an authority or case first") from None
+        save_or_conflict(self.register.engine.save, *self.authorities.values(), *self.cases, says="another writer changed an authority or case first")
         for case in self.cases:
             log.info("case.started", case_id=str(case.id), workflow=case.key, actor=self.actor, authority=case.data.get("authority"))
