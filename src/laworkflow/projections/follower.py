@@ -8,9 +8,26 @@ to every projection it keeps.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 _BATCH = 1000
+
+
+def pages(recorder: Any, after: int, size: int = _BATCH) -> Iterator[list[Any]]:
+    """The notification log after position `after`, in order, a page of at most `size` at a time, up to its end.
+
+    The one loop that reads the log in pages (followers, the in-memory timer index,
+    what-if copies); readers that must re-read their position inside a transaction
+    (the SQL timer index) or filter by topic (the follow-up manager) keep their own.
+    """
+    while True:
+        page = recorder.select_notifications(after + 1, size)
+        if page:
+            yield page
+            after = page[-1].id
+        if len(page) < size:
+            return
 
 
 class Projection(ABC):
@@ -30,13 +47,11 @@ class Follower:
     def follow(self, recorder: Any, mapper: Any) -> int:
         """Fold in every notification recorded since the last call; returns how many."""
         seen = 0
-        while True:
-            notifications = recorder.select_notifications(self.position + 1, _BATCH)
+        for notifications in pages(recorder, self.position):
             for notification in notifications:
                 event = mapper.to_domain_event(notification)
                 for projection in self.projections:
                     projection.apply(event)
                 self.position = notification.id
             seen += len(notifications)
-            if len(notifications) < _BATCH:
-                return seen
+        return seen

@@ -16,6 +16,7 @@ from eventsourcing.persistence import StoredEvent
 
 from laworkflow.calendar.clock import Clock
 from laworkflow.engine import Engine
+from laworkflow.projections.follower import pages
 from laworkflow.store import store_env
 
 _BATCH = 1000
@@ -31,13 +32,9 @@ def _uuid(value: object) -> object:
 def copy_to_memory(source: Engine, *, clock: Clock | None = None) -> Engine:
     """A fresh in-memory engine on the same catalog holding every event of `source`, in the same order."""
     copy = Engine(source.catalog, clock=clock, env=store_env("memory:"))
-    position = 0
-    while True:
-        notifications = source.recorder.select_notifications(position + 1, _BATCH)
-        if not notifications:
-            return copy
+    for notifications in pages(source.recorder, 0, _BATCH):
         copy.recorder.insert_events([
             StoredEvent(originator_id=_uuid(n.originator_id), originator_version=n.originator_version, topic=n.topic, state=n.state)
             for n in notifications
         ])
-        position = notifications[-1].id
+    return copy

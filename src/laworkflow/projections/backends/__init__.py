@@ -1,6 +1,6 @@
 """Where the projections keep their rows: the timer index, the outbox and follower positions, one module per backend."""
 
-from laworkflow.projections.backends.base import TRACKING, DueStore
+from laworkflow.projections.backends.base import TRACKING, DueStore, Outbox, Positions, TimerIndex
 from laworkflow.projections.backends.memory import MemoryDueStore
 from laworkflow.projections.backends.postgres import PostgresDueStore
 from laworkflow.projections.backends.sqlite import SQLiteDueStore
@@ -16,4 +16,4 @@ def due_store_for(env: dict[str, str]) -> DueStore:
     return MemoryDueStore()
 
 
-__all__ = ["DueStore", "MemoryDueStore", "PostgresDueStore", "SQLiteDueStore", "TRACKING", "due_store_for"]
+__all__ = ["DueStore", "MemoryDueStore", "Outbox", "Positions", "PostgresDueStore", "SQLiteDueStore", "TRACKING", "TimerIndex", "due_store_for"]

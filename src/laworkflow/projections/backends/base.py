@@ -22,7 +22,7 @@ with a notification of kind `item_quarantined`, and everything else goes on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -33,8 +33,31 @@ from laworkflow.cases.views import DueItem, QuarantinedItem
 TRACKING = "due-index"
 
 
-class DueStore(ABC):
-    """Where the armed timers and standing deadlines of every case are kept."""
+class Positions(ABC):
+    """How far each follower of the log has read: a notification id per name, kept beside the rows it explains."""
+
+    @abstractmethod
+    def position(self, name: str = TRACKING) -> int:
+        """The id of the last notification the follower `name` has folded in; 0 before the first."""
+
+    @abstractmethod
+    def set_position(self, name: str, position: int) -> None:
+        """Record that `name` has folded in everything up to `position`."""
+
+
+class TimerIndex(ABC):
+    """The armed timers, standing deadlines and reminders of every case, folded from the log.
+
+    Catching up folds every notification after the stored position and moves
+    the position in the same transaction as the rows, so the two never disagree.
+    Claiming hands out due items that no other node holds (PostgreSQL locks the
+    rows, `FOR UPDATE SKIP LOCKED`; one node per SQLite file has nothing to lock
+    against) for the length of the `with` block, and drops them from the index
+    when the block ends: they were handled. An item that could not be handled is
+    put back afterwards with `restore` (tried again) or `quarantine_item` (set
+    aside). Handling must be idempotent (principle 5): the command on the case
+    refuses a timer already fired, so two claimers racing produce one event.
+    """
 
     @abstractmethod
     def catch_up(self, recorder: Any, mapper: Any) -> int:
@@ -45,11 +68,12 @@ class DueStore(ABC):
         """Everything due by `before` (all when None), earliest first."""
 
     @abstractmethod
-    def first(self, before: datetime) -> DueItem | None: ...
+    def first(self, before: datetime) -> DueItem | None:
+        """The earliest item due by `before`, if any: what the scheduler wakes up for."""
 
     @abstractmethod
-    def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:
-        """A context manager: items due by `before` that no other node is handling; released on exit."""
+    def claim(self, before: datetime, limit: int) -> AbstractContextManager[list[DueItem]]:
+        """A context manager: at most `limit` items due by `before` that no other node holds; dropped when the block ends."""
 
     @abstractmethod
     def done(self, item: DueItem) -> None:
@@ -58,12 +82,6 @@ class DueStore(ABC):
     @abstractmethod
     def restore(self, item: DueItem) -> None:
         """Put back an item a claim dropped but that could not be handled, so it is tried again."""
-
-    @abstractmethod
-    def position(self, name: str = TRACKING) -> int: ...
-
-    @abstractmethod
-    def set_position(self, name: str, position: int) -> None: ...
 
     @abstractmethod
     def reset(self) -> None:
@@ -95,25 +113,40 @@ class DueStore(ABC):
         Returns what is still set aside afterwards (the same event failing again, recorded anew).
         """
 
-    # The outbox of notifications (projections/notifications.py builds them, service/notify.py delivers them): filled by catch-up in the same transaction as the position.
+
+class Outbox(ABC):
+    """Notifications waiting to be delivered, filled by catch-up in the same transaction as the position.
+
+    Delivery is at least once: a claimed notification is handed to every sink,
+    then marked delivered, or failed with the time of its next attempt.
+    """
 
     @abstractmethod
     def enqueue(self, notifications: list[dict[str, Any]]) -> None:
         """Add notifications; one already there (same id) is left as it is."""
 
     @abstractmethod
-    def claim_notifications(self, now: datetime, limit: int) -> Any:
+    def claim_notifications(self, now: datetime, limit: int) -> AbstractContextManager[list[tuple[str, dict[str, Any], int]]]:
         """A context manager: undelivered notifications whose next attempt is due, as (id, payload, attempts)."""
 
     @abstractmethod
-    def notification_delivered(self, notification_id: str, at: datetime) -> None: ...
+    def notification_delivered(self, notification_id: str, at: datetime) -> None:
+        """Every sink took it: it is not offered again."""
 
     @abstractmethod
-    def notification_failed(self, notification_id: str, attempts: int, next_at: datetime, error: str) -> None: ...
+    def notification_failed(self, notification_id: str, attempts: int, next_at: datetime, error: str) -> None:
+        """A sink refused it: offer it again from `next_at`, with the error kept for `outbox()`."""
 
     @abstractmethod
     def outbox(self) -> list[dict[str, Any]]:
         """Every notification with its delivery state, oldest first."""
 
+
+class DueStore(TimerIndex, Outbox, Positions):
+    """The projections' store of one backend: the timer index, the outbox and follower positions, in one database."""
+
     def close(self) -> None:
         """Release connections."""
+
+
+__all__ = ["DueStore", "Outbox", "Positions", "TRACKING", "TimerIndex"]

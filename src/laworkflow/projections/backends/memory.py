@@ -13,6 +13,7 @@ from laworkflow.projections.notifications import notification_for, quarantine_no
 from laworkflow.cases.views import DueItem, QuarantinedItem
 
 from laworkflow.projections.backends.base import TRACKING, DueStore
+from laworkflow.projections.follower import pages
 from laworkflow.projections.quarantine import logged, event_entry, item_entry, item_entry_id
 
 _BATCH = 2000  # notifications folded per transaction: fewer round trips when rebuilding
@@ -29,8 +30,7 @@ class MemoryDueStore(DueStore):
 
     def catch_up(self, recorder: Any, mapper: Any) -> int:
         seen = 0
-        while True:
-            notifications = recorder.select_notifications(self.position() + 1, _BATCH)
+        for notifications in pages(recorder, self.position(), _BATCH):
             for notification in notifications:
                 try:
                     event = mapper.to_domain_event(notification)
@@ -40,8 +40,7 @@ class MemoryDueStore(DueStore):
                     self._fold(event, notification.id)
                 self.positions[TRACKING] = notification.id
             seen += len(notifications)
-            if len(notifications) < _BATCH:
-                return seen
+        return seen
 
     def _fold(self, event: Any, position: int | None) -> QuarantinedItem | None:
         """Apply one event; one whose effect cannot be worked out is set aside (and returned)."""
