@@ -161,8 +161,8 @@ def main() -> int:
         run_baseline(folder / "warm-base.sqlite", 2, 5, setup_events)
         for r in range(args.repeats):
             sides = [
-                lambda: ours_runs.append(run_ours(folder / f"ours-{r}.sqlite", catalog, args.cases, args.events_per_case)),
-                lambda: base_runs.append(run_baseline(folder / f"base-{r}.sqlite", args.cases, args.events_per_case, setup_events)),
+                lambda r=r: ours_runs.append(run_ours(folder / f"ours-{r}.sqlite", catalog, args.cases, args.events_per_case)),
+                lambda r=r: base_runs.append(run_baseline(folder / f"base-{r}.sqlite", args.cases, args.events_per_case, setup_events)),
             ]
             for side in sides if r % 2 == 0 else reversed(sides):
                 side()
@@ -201,10 +201,7 @@ def main() -> int:
     )
     print(f"{'side':<10}{'events':>8}{'seconds':>10}{'events/s':>11}{'us/event':>11}{'us/read':>10}")
     for name, row in (("ours", ours), ("baseline", base)):
-        print(
-            f"{name:<10}{row['events']:>8}{row['seconds']:>10.3f}{row['events_per_second']:>11.0f}"
-            f"{row['us_per_event']:>11.0f}{row['us_per_read']:>10.0f}"
-        )
+        print(f"{name:<10}{row['events']:>8}{row['seconds']:>10.3f}{row['events_per_second']:>11.0f}{row['us_per_event']:>11.0f}{row['us_per_read']:>10.0f}")
     print(f"ours/baseline: {figures['ratio_per_event']:.2f}x per event, {figures['ratio_per_read']:.2f}x per read")
     return 0
 

@@ -64,7 +64,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -78,12 +78,12 @@ from laworkflow.cases.case import Case
 from laworkflow.definitions.loader import load_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import Baseline, Note  # noqa: E402  (the same baseline as scripts/bench.py)
+from bench import Baseline, Note
 from laworkflow.service.scheduler import Scheduler
 from laworkflow.service.serve import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
-BUILD_AT = datetime(2020, 1, 6, 9, 0, tzinfo=timezone.utc)  # when the synthetic cases start; timers due 1..K days later
+BUILD_AT = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)  # when the synthetic cases start; timers due 1..K days later
 SAVE_BATCH = 200  # aggregates per save, as arm_timers
 BASELINE_MAX_SECONDS = 10.0
 HTTP_CASES = 64
@@ -95,9 +95,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeo
 def timer_workflow(per_case: int) -> str:
     """A workflow whose initial state arms `per_case` timers, each firing a self-transition."""
     timers = "".join(
-        f"  - id: t{i:04d}\n    state: waiting\n    due: {i} days\n    fires: tick\n"
-        f"    cites: {{source: bench, para: \"1\"}}\n"
-        for i in range(1, per_case + 1)
+        f'  - id: t{i:04d}\n    state: waiting\n    due: {i} days\n    fires: tick\n    cites: {{source: bench, para: "1"}}\n' for i in range(1, per_case + 1)
     )
     return f"""
 id: bench-timers
@@ -127,8 +125,6 @@ timers:
 
 
 # ------------------------------------------------------------------ baseline
-
-
 
 
 def payload(i: int) -> dict[str, str]:
@@ -220,7 +216,7 @@ def fire(engine: Engine, per_case: int, timers: int, window: float) -> dict:
     start_id = engine.recorder.max_notification_id() or 0
     engine.clock.advance_to(BUILD_AT + timedelta(days=per_case + 1))  # every timer is due from now on
     stopper = threading.Timer(window, scheduler.stop)
-    due_wall = datetime.now(timezone.utc)
+    due_wall = datetime.now(UTC)
     t0 = time.perf_counter()
     stopper.start()
     handled = scheduler.tick()
@@ -252,8 +248,12 @@ def fire(engine: Engine, per_case: int, timers: int, window: float) -> dict:
 
 @contextmanager
 def sqlite_backend(folder: Path) -> Iterator[dict]:
-    yield {"name": "sqlite", "store": f"sqlite:///{folder / 'events.sqlite'}", "baseline": f"sqlite:///{folder / 'baseline.sqlite'}",
-           "version": sqlite3.sqlite_version}
+    yield {
+        "name": "sqlite",
+        "store": f"sqlite:///{folder / 'events.sqlite'}",
+        "baseline": f"sqlite:///{folder / 'baseline.sqlite'}",
+        "version": sqlite3.sqlite_version,
+    }
 
 
 class NoPostgres(Exception):
@@ -412,7 +412,9 @@ def run_http(folder: Path, requests: int) -> dict:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, f"sqlite:///{path}", str(REPO / "workflows"), str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "LAWORKFLOW_LOG": "warning"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LAWORKFLOW_LOG": "warning"},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -445,7 +447,9 @@ def run_http(folder: Path, requests: int) -> dict:
 def show(figures: dict) -> None:
     m, s = figures["machine"], figures["settings"]
     print(f"nproc={m['nproc']}  python {m['python']}  eventsourcing {m['eventsourcing']}  {m['platform']}")
-    print(f"1-minute load average {m['loadavg_at_start']:.2f} at the start, {m['loadavg_at_end']:.2f} at the end (other work on the machine skews every figure)")
+    print(
+        f"1-minute load average {m['loadavg_at_start']:.2f} at the start, {m['loadavg_at_end']:.2f} at the end (other work on the machine skews every figure)"
+    )
     print(
         f"{s['timers']:,} pending timers across {s['cases']:,} cases ({s['timers_per_case']} per case, one state), "
         f"saved {SAVE_BATCH} cases a save; firing window {s['fire_seconds']:g} s"
@@ -462,7 +466,9 @@ def show(figures: dict) -> None:
         print(f"{'  events folded / written':<44}{r['events']:>14,}{w['events']:>22,}")
         print(f"{'  events/s':<44}{r['events_per_second']:>14,.0f}{w['events_per_second']:>22,.0f}")
         print(f"{'  (building the cases: aggregate / save s)':<44}{bu['build_seconds']:>7.2f} / {bu['save_seconds']:<5.2f}")
-        print(f"{'timer firing: fires/s (baseline: commands/s)':<44}{f['fires_per_second']:>14,.1f}{c['commands_per_second']:>22,.1f}{b['fires_over_baseline_commands']:>9.3f}x")
+        print(
+            f"{'timer firing: fires/s (baseline: commands/s)':<44}{f['fires_per_second']:>14,.1f}{c['commands_per_second']:>22,.1f}{b['fires_over_baseline_commands']:>9.3f}x"
+        )
         print(f"{'  fired / commands, in seconds':<44}{f['fired']:>8,} {f['seconds']:>4.1f}s{c['commands']:>15,} {c['seconds']:>4.1f}s")
         if f["unfired"]:
             print(f"{'  timers left unfired when the window closed':<44}{f['unfired']:>14,}")
@@ -504,10 +510,21 @@ def main() -> int:
     per_case = max(1, args.timers // args.cases)
 
     figures: dict[str, Any] = {
-        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "eventsourcing": version("eventsourcing"),
-                    "platform": platform.platform(), "loadavg_at_start": os.getloadavg()[0]},
-        "settings": {"timers": per_case * args.cases, "cases": args.cases, "timers_per_case": per_case, "fire_seconds": args.fire_seconds,
-                     "http_requests": args.http_requests, "save_batch": SAVE_BATCH},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "python": platform.python_version(),
+            "eventsourcing": version("eventsourcing"),
+            "platform": platform.platform(),
+            "loadavg_at_start": os.getloadavg()[0],
+        },
+        "settings": {
+            "timers": per_case * args.cases,
+            "cases": args.cases,
+            "timers_per_case": per_case,
+            "fire_seconds": args.fire_seconds,
+            "http_requests": args.http_requests,
+            "save_batch": SAVE_BATCH,
+        },
         "backends": {},
     }
     with tempfile.TemporaryDirectory(prefix="laworkflow-bench-service-") as tmp:

@@ -23,9 +23,10 @@ import typer
 from typer.testing import CliRunner
 
 from laworkflow import cli as cli_module
+from laworkflow.cli.keys import keys_app
+from laworkflow.errors import ConcurrentChange
 from laworkflow.http.app import create_app
 from laworkflow.http.errors import STATUS
-from laworkflow.errors import ConcurrentChange
 from laworkflow.keys import (
     KEYRING_ID,
     AlreadyRevoked,
@@ -38,7 +39,6 @@ from laworkflow.keys import (
     UnknownRole,
     digest,
 )
-from laworkflow.cli.keys import keys_app
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}

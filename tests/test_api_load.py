@@ -105,8 +105,18 @@ def _servers(store: str, folder: Path, count: int = 1) -> Iterator[list[Server]]
             port = _free_port()
             log = folder / f"server-{index}.log"
             command = [
-                sys.executable, "-m", "uvicorn", "--factory", "laworkflow.api:app_from_env",
-                "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "laworkflow.api:app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ]
             with log.open("wb") as output:
                 process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=folder)
@@ -267,16 +277,35 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path):
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
     if st is None:
         pytest.skip("schemathesis's `st` command is not installed (pip install -e '.[test]')")
-    checks = ",".join([
-        "not_a_server_error", "status_code_conformance", "content_type_conformance",
-        "response_headers_conformance", "response_schema_conformance", "negative_data_rejection", "ignored_auth",
-    ])
+    checks = ",".join(
+        [
+            "not_a_server_error",
+            "status_code_conformance",
+            "content_type_conformance",
+            "response_headers_conformance",
+            "response_schema_conformance",
+            "negative_data_rejection",
+            "ignored_auth",
+        ]
+    )
     setup = _prepare(f"sqlite:///{tmp_path / 'events.sqlite'}")
     command = [
-        st, "run", "{url}/openapi.json",
-        "--header", f"Authorization: Bearer {setup.admin}",
-        "--max-examples", "20", "--seed", "1", "--workers", "1",  # one thread: see the docstring
-        "--checks", checks, "--request-timeout", "30", "--no-color",
+        st,
+        "run",
+        "{url}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {setup.admin}",
+        "--max-examples",
+        "20",
+        "--seed",
+        "1",
+        "--workers",
+        "1",  # one thread: see the docstring
+        "--checks",
+        checks,
+        "--request-timeout",
+        "30",
+        "--no-color",
     ]
     with _servers(setup.store, tmp_path) as servers:
         command[2] = command[2].format(url=servers[0].url)

@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -36,10 +36,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
     from fastapi.testclient import TestClient
 
+from laworkflow.errors import OutOfRange
 from laworkflow.http.app import create_app
 from laworkflow.http.bodies import MAX_BODY_ENV, MAX_JSON_DEPTH
 from laworkflow.http.errors import envelope as _envelope
-from laworkflow.errors import OutOfRange
 from laworkflow.keys import Keys
 
 OFSTED = "ofsted-laassi"
@@ -230,7 +230,7 @@ def test_a_body_over_the_limit_is_a_413_before_it_is_read(served, monkeypatch):
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(big), 4096):
-            yield big[start:start + 4096]
+            yield big[start : start + 4096]
 
     response = served.client.post("/v1/cases", content=chunks(), headers=served.headers(**{"Content-Type": "application/json"}))
     assert response.request.headers.get("transfer-encoding") == "chunked" and "content-length" not in response.request.headers
@@ -285,7 +285,9 @@ def test_nesting_is_bounded_at_the_documented_depth(served):
     assert_refused(served, deep_enough, before, 422, {"invalid_data"})  # read, then refused by the workflow's data rules
 
 
-@pytest.mark.parametrize("content", [b"NaN", b'{"workflow":"ofsted-laassi","data":{"authority":Infinity}}', b'{"workflow":"ofsted-laassi","data":{"authority":1e400}}'])
+@pytest.mark.parametrize(
+    "content", [b"NaN", b'{"workflow":"ofsted-laassi","data":{"authority":Infinity}}', b'{"workflow":"ofsted-laassi","data":{"authority":1e400}}']
+)
 def test_numbers_json_cannot_hold_are_refused(served, content):
     before = database(served.path)
     response = served.raw("POST", "/v1/cases", content, **{"Content-Type": "application/json"})
@@ -319,7 +321,7 @@ def live(make_engine, tmp_path: Path) -> Iterator[tuple[int, str, Path]]:
         thread.join(timeout=20)
 
 
-def _exchange(port: int, request: bytes, body: Iterator[bytes] = iter(())) -> tuple[int, bytes]:
+def _exchange(port: int, request: bytes, body: Iterator[bytes] = iter(())) -> tuple[int, bytes]:  # noqa: B008 (an empty iterator: nothing to share)
     """Send a request by hand (headers, then body parts as the server takes them); the status and body of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         sock.sendall(request)
@@ -371,7 +373,7 @@ def test_a_real_server_refuses_big_bodies_and_surrogates_with_json(live):
 # its alphabet holds surrogates), so characters are drawn one by one and joined.
 TEXT = st.lists(st.characters(codec=None) | st.integers(0xD800, 0xDFFF).map(chr), max_size=12).map("".join)
 DAYS = st.dates(min_value=date.min, max_value=date.max)
-MOMENTS = st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=st.none() | st.timezones() | st.just(timezone.utc))
+MOMENTS = st.datetimes(min_value=datetime.min, max_value=datetime.max, timezones=st.none() | st.timezones() | st.just(UTC))
 
 
 def _iso(moment: datetime) -> str:
@@ -444,9 +446,17 @@ def requests(draw) -> tuple[str, str, dict[str, Any], bytes | None]:
     kind = draw(st.sampled_from(["start", "start", "start", "fire", "fire", "fire", "query", "query", "keys", "raw"]))
     if kind == "start":
         workflow = draw(st.sampled_from([OFSTED, MONITORING]))
-        body = draw(_body({"workflow": st.just(workflow), "version": st.just(1), "data": START_BODY[workflow],
-                           "parameters": st.just({}) | st.dictionaries(st.sampled_from(["notice_period", "on_site_length", "reinspection_within"]), TEXT, max_size=1),
-                           "at": AT}))
+        body = draw(
+            _body(
+                {
+                    "workflow": st.just(workflow),
+                    "version": st.just(1),
+                    "data": START_BODY[workflow],
+                    "parameters": st.just({}) | st.dictionaries(st.sampled_from(["notice_period", "on_site_length", "reinspection_within"]), TEXT, max_size=1),
+                    "at": AT,
+                }
+            )
+        )
         return "POST", "/v1/cases", {}, json.dumps(body).encode()  # ensure_ascii: a lone surrogate travels as \ud800
     if kind == "fire":
         case, trigger, data = draw(st.sampled_from(FIRES))
@@ -468,8 +478,7 @@ def requests(draw) -> tuple[str, str, dict[str, Any], bytes | None]:
 def _query(params: dict[str, Any]) -> str:
     """Arbitrary text as a query string: each value's UTF-8 bytes (surrogates as their 3 bytes) percent-encoded."""
     return "&".join(
-        f"{quote_from_bytes(str(k).encode('utf-8', 'surrogatepass'))}={quote_from_bytes(str(v).encode('utf-8', 'surrogatepass'))}"
-        for k, v in params.items()
+        f"{quote_from_bytes(str(k).encode('utf-8', 'surrogatepass'))}={quote_from_bytes(str(v).encode('utf-8', 'surrogatepass'))}" for k, v in params.items()
     )
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from laworkflow import InvalidData
 from laworkflow.calendar.bounds import EARLIEST_DAY, LATEST_DAY, check_day
-from laworkflow.calendar.working_days import calendar_for
-from laworkflow.definitions.model import DataField
-from laworkflow.projections.backends.sql import _stamp
 from laworkflow.calendar.durations import parse_duration
-from laworkflow.errors import OutOfRange
+from laworkflow.calendar.working_days import calendar_for
 from laworkflow.definitions.guards import _as_date
 from laworkflow.definitions.machine import _parameter_value, payload_model, validate_payload
+from laworkflow.definitions.model import DataField
+from laworkflow.errors import OutOfRange
+from laworkflow.projections.backends.sql import _stamp
 from laworkflow.risk import AssessmentDataError, RiskAssessment, parse_csv
 
 MONITORING = "ofsted-monitoring"
@@ -43,14 +43,22 @@ class TestTypedInDates:
         case = monitoring(engine)
         before = stored(engine)
         with pytest.raises(InvalidData, match=f"reinspection_planned_for: the date {day} is outside"):
-            engine.fire(case, "bring_forward_reinspection", {"rapid_improvement_evidence": "x", "reinspection_planned_for": day}, actor="shmi", at="2017-11-13T09:00")
+            engine.fire(
+                case, "bring_forward_reinspection", {"rapid_improvement_evidence": "x", "reinspection_planned_for": day}, actor="shmi", at="2017-11-13T09:00"
+            )
         assert stored(engine) == before
         assert engine.due() and engine.quarantined() == []  # the index still reads, nothing set aside
 
     def test_the_first_and_last_days_of_the_range_are_accepted(self, make_engine):
         engine = make_engine(start="2016-07-04T09:00")
         case = monitoring(engine)
-        view = engine.fire(case, "bring_forward_reinspection", {"rapid_improvement_evidence": "x", "reinspection_planned_for": "2199-12-31"}, actor="shmi", at="2017-11-13T09:00")
+        view = engine.fire(
+            case,
+            "bring_forward_reinspection",
+            {"rapid_improvement_evidence": "x", "reinspection_planned_for": "2199-12-31"},
+            actor="shmi",
+            at="2017-11-13T09:00",
+        )
         assert view.deadlines["reinspection_brought_forward"]["due_date"] == "2199-12-31"
         assert any(item.name == "reinspection_brought_forward" for item in engine.due())
 
@@ -83,7 +91,9 @@ class TestDerivedDates:
     def test_a_deadline_derived_past_the_range_refuses_the_whole_command_before_anything_is_written(self, make_engine, store):
         """600 months after an action plan in 2160 is 2210: the command is refused, not half recorded."""
         engine = make_engine(store, start="2016-07-04T09:00")
-        case = engine.start(MONITORING, SOME_AREAS, actor="ofsted", at="2016-07-04T09:00", parameters={"reinspection_within": "600 months after action_plan_date"})
+        case = engine.start(
+            MONITORING, SOME_AREAS, actor="ofsted", at="2016-07-04T09:00", parameters={"reinspection_within": "600 months after action_plan_date"}
+        )
         before = stored(engine)
         with pytest.raises(OutOfRange, match="reinspection_within_24_months.*would fall due on 2210-06-01"):
             engine.fire(case, "submit_action_plan", {"action_plan_date": "2160-06-01"}, actor="la", at="2016-10-03T10:00")
@@ -112,11 +122,11 @@ class TestDerivedDates:
 class TestStamps:
     @pytest.mark.parametrize("year", [1, 999, 1900, 2199, 9999])
     def test_a_stamp_is_fixed_width_reads_back_and_sorts_as_text(self, year):
-        moment = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc) if year == 9999 else datetime(year, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+        moment = datetime(year, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) if year == 9999 else datetime(year, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
         text = _stamp(moment)
         assert len(text) == len("2013-06-14T09:00:00.000000Z")
         assert datetime.fromisoformat(text) == moment
-        assert (text < _stamp(datetime(2013, 6, 14, tzinfo=timezone.utc))) == (year < 2013)
+        assert (text < _stamp(datetime(2013, 6, 14, tzinfo=UTC))) == (year < 2013)
 
     def test_the_range_is_the_one_in_bounds(self):
         assert check_day(EARLIEST_DAY) == EARLIEST_DAY and check_day(LATEST_DAY) == LATEST_DAY

@@ -33,8 +33,21 @@ WORKFLOW = "ofsted-laassi@1"  # the May 2013 framework, whatever date a test run
 WORKFLOW_ID = "ofsted-laassi"
 
 CASE_KEYS = {
-    "id", "workflow", "version", "definition_hash", "state", "ended", "data", "parameters",
-    "timers", "deadlines", "parent", "children", "events", "last_effective_at", "as_of",
+    "id",
+    "workflow",
+    "version",
+    "definition_hash",
+    "state",
+    "ended",
+    "data",
+    "parameters",
+    "timers",
+    "deadlines",
+    "parent",
+    "children",
+    "events",
+    "last_effective_at",
+    "as_of",
 }
 EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -126,7 +139,8 @@ def tamper_actor(db: Path, case_id: str, version: int, new_actor: str) -> None:
 def versions_of(db: Path, case_id: str) -> list[int]:
     with closing(sqlite3.connect(db)) as conn:
         return [
-            v for (v,) in conn.execute(
+            v
+            for (v,) in conn.execute(
                 "SELECT originator_version FROM stored_events WHERE originator_id = ? ORDER BY originator_version",
                 (uuid.UUID(case_id).hex,),
             )
@@ -305,7 +319,7 @@ def test_history_lists_events_in_order_with_an_unbroken_hash_chain(demo: Demo) -
         assert set(event) == EVENT_KEYS
         assert HEX64.match(event["digest"]) and HEX64.match(event["prev_hash"])
         assert isinstance(event["details"], dict)
-    for previous, event in zip(events, events[1:]):
+    for previous, event in zip(events, events[1:], strict=False):
         assert event["prev_hash"] == previous["digest"]
     assert len({e["digest"] for e in events}) == len(events)
     assert events[0]["type"] == "Started" and events[0]["actor"] == "ofsted-regional-director"
@@ -524,9 +538,7 @@ REFUSALS = [
     pytest.param(lambda d, t: ["fire", str(uuid.uuid4()), "give_notice", "--data", _notice(), "--at", AT], "no case", id="unknown-case"),
     pytest.param(lambda d, t: ["fire", "not-a-case-id", "give_notice", "--data", _notice(), "--at", AT], "not-a-case-id", id="malformed-case-id"),
     pytest.param(lambda d, t: ["fire", d.child_id, "summon_the_minister", "--at", AT], "summon_the_minister", id="unknown-trigger"),
-    pytest.param(
-        lambda d, t: ["fire", d.child_id, "publish_letter", "--at", AT], "concern_raised", id="trigger-not-allowed-in-state"
-    ),
+    pytest.param(lambda d, t: ["fire", d.child_id, "publish_letter", "--at", AT], "concern_raised", id="trigger-not-allowed-in-state"),
     pytest.param(
         lambda d, t: ["fire", d.child_id, "give_notice", "--data", _notice(on_site_start="2013-10-01"), "--at", AT],
         "on_site_start",
@@ -562,9 +574,7 @@ REFUSALS = [
         "ofsted-no-such-workflow",
         id="unknown-workflow",
     ),
-    pytest.param(
-        lambda d, t: ["fire", d.child_id, "give_notice", "--data", _notice(), "--at", "next monday"], "next monday", id="at-not-a-date"
-    ),
+    pytest.param(lambda d, t: ["fire", d.child_id, "give_notice", "--data", _notice(), "--at", "next monday"], "next monday", id="at-not-a-date"),
     pytest.param(
         # 09:00 on 19 September, before the child's only event; the data would pass the guard from then.
         lambda d, t: ["fire", d.child_id, "give_notice", "--data", _notice(on_site_start="2013-09-26"), "--at", "2013-09-19T09:00"],

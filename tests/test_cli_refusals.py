@@ -27,8 +27,8 @@ from uuid import UUID
 
 import pytest
 
-from laworkflow.calendar.working_days import calendar_for
 from laworkflow.calendar.clock import LONDON
+from laworkflow.calendar.working_days import calendar_for
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -50,7 +50,10 @@ def run(store: str | Path | bytes, *args: str | bytes, command: list[str] = CLI,
     store_arg = store if isinstance(store, bytes) else str(store)
     return subprocess.run(
         [*command, "--workflows", str(WORKFLOWS), "--store", store_arg, *args],
-        capture_output=True, env=_env(**env), cwd=cwd, timeout=120,
+        capture_output=True,
+        env=_env(**env),
+        cwd=cwd,
+        timeout=120,
     )
 
 

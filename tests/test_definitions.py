@@ -11,11 +11,11 @@ from pydantic import ValidationError
 
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.definitions.catalog import Catalog
-from laworkflow.definitions.model import Definition, json_schema
-from laworkflow.errors import DefinitionError, GuardFailed, Problem, UnknownDefinition
 from laworkflow.definitions.guards import GuardContext, GuardRegistry
 from laworkflow.definitions.loader import load_file, load_text
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.model import Definition, json_schema
+from laworkflow.errors import DefinitionError, GuardFailed, Problem, UnknownDefinition
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 
@@ -196,7 +196,7 @@ def test_duplicate_keys_are_rejected_at_the_second_key(minimal):
 
 def test_duplicate_state_names_are_rejected(minimal):
     """Two states with the same name are a duplicate key, not one state overwriting the other."""
-    text = edit(minimal, "  closed:\n", "  opened:\n    cites: {source: handbook, para: \"x\"}\n  closed:\n")
+    text = edit(minimal, "  closed:\n", '  opened:\n    cites: {source: handbook, para: "x"}\n  closed:\n')
     problem = only_problem(text)
     assert "duplicate key 'opened'" in problem.message
     assert problem.line == line_of(text, 'para: "x"') - 1
@@ -207,8 +207,8 @@ def test_yes_no_on_stay_strings(minimal):
     text = edit(minimal, "description: A small but complete definition.", "description: yes")
     text = edit(text, "    description: A visit is booked.", "    description: off")
     # a state named `no` and a trigger named `on`, both unquoted
-    text = edit(text, "  closed:\n", "  no:\n    terminal: true\n    cites: {source: handbook, para: \"10\"}\n  closed:\n")
-    text = edit(text, "  - trigger: note\n", "  - trigger: on\n    from: opened\n    to: no\n    cites: {source: handbook, para: \"10\"}\n  - trigger: note\n")
+    text = edit(text, "  closed:\n", '  no:\n    terminal: true\n    cites: {source: handbook, para: "10"}\n  closed:\n')
+    text = edit(text, "  - trigger: note\n", '  - trigger: on\n    from: opened\n    to: no\n    cites: {source: handbook, para: "10"}\n  - trigger: note\n')
     definition = load_text(text, file="x.yaml")
     assert definition.description == "yes"
     assert definition.states["scheduled"].description == "off"
@@ -307,10 +307,9 @@ def test_unreachable_state(minimal):
     """A state no transition leads to from the initial state is reported."""
     text = edit(minimal, "    to: scheduled\n", "    to: closed\n")
     found = problems(text)
-    assert any(
-        p.location == "states.scheduled" and "'scheduled' cannot be reached from the initial state 'opened'" in p.message
-        for p in found
-    ), [str(p) for p in found]
+    assert any(p.location == "states.scheduled" and "'scheduled' cannot be reached from the initial state 'opened'" in p.message for p in found), [
+        str(p) for p in found
+    ]
 
 
 def test_transition_out_of_terminal_state(minimal):
@@ -356,8 +355,7 @@ def test_ambiguous_trigger_is_rejected(minimal):
     text = edit(
         minimal,
         "  - trigger: note\n",
-        "  - trigger: schedule\n    from: opened\n    to: closed\n    cites: {source: handbook, para: \"5a\"}\n"
-        "  - trigger: note\n",
+        '  - trigger: schedule\n    from: opened\n    to: closed\n    cites: {source: handbook, para: "5a"}\n  - trigger: note\n',
     )
     problem = only_problem(text)
     assert "ambiguous trigger 'schedule' from state 'opened'" in problem.message
@@ -374,7 +372,7 @@ def test_same_trigger_twice_is_fine_when_every_one_is_guarded(minimal):
         "  - trigger: schedule\n    from: opened\n    to: closed\n"
         "    data:\n      visit_date: {type: date}\n      lead: {type: string}\n"
         "    guards:\n      - {field: lead, op: eq, value: nobody}\n"
-        "    cites: {source: handbook, para: \"5a\"}\n"
+        '    cites: {source: handbook, para: "5a"}\n'
         "  - trigger: note\n",
     )
     definition = load_text(text, file="x.yaml")
@@ -557,7 +555,7 @@ def test_several_problems_are_reported_together_with_their_lines(minimal):
 
 def test_problem_about_a_state_points_at_the_state_name(minimal):
     """A problem located at a state (written as a block mapping) is reported on the state's own line."""
-    text = edit(minimal, "  closed:\n", "  orphan:\n    cites: {source: handbook, para: \"9\"}\n  closed:\n")
+    text = edit(minimal, "  closed:\n", '  orphan:\n    cites: {source: handbook, para: "9"}\n  closed:\n')
     found = [p for p in problems(text) if p.location == "states.orphan"]
     assert found
     assert all(p.line == line_of(text, "  orphan:") for p in found), [(str(p), p.line) for p in found]
@@ -611,9 +609,7 @@ def test_content_hash_is_stable_for_the_same_text(minimal):
 
 def test_content_hash_ignores_comments_and_layout(minimal):
     """Comments and flow/block layout are not content: the hash does not change."""
-    text = "# a comment\n" + edit(
-        minimal, '    cites: {source: handbook, para: "3"}\n', '    cites:\n      para: "3"\n      source: handbook  # same\n'
-    )
+    text = "# a comment\n" + edit(minimal, '    cites: {source: handbook, para: "3"}\n', '    cites:\n      para: "3"\n      source: handbook  # same\n')
     assert load_text(text).content_hash() == load_text(minimal).content_hash()
 
 

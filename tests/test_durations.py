@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from laworkflow.calendar.working_days import calendar_for
 from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
+from laworkflow.calendar.working_days import calendar_for
 from laworkflow.errors import DurationError
 
 ENGLAND = calendar_for("england")
@@ -198,9 +198,7 @@ def test_before_without_anchor_is_rejected() -> None:
         DueRule(Duration(3, "weeks"), "before", None)
 
 
-@pytest.mark.parametrize(
-    ("direction", "anchor"), [("around", "x"), ("after", "9bad"), ("after", "Bad"), ("after", "")]
-)
+@pytest.mark.parametrize(("direction", "anchor"), [("around", "x"), ("after", "9bad"), ("after", "Bad"), ("after", "")])
 def test_due_rule_rejects_bad_values(direction: str, anchor: str) -> None:
     """An unknown direction or a malformed anchor field raises DurationError."""
     with pytest.raises(DurationError):

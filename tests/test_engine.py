@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -19,8 +20,6 @@ from laworkflow import (
 from laworkflow.cases.case import Case
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.loader import load_file
-
-from pathlib import Path
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 
@@ -90,7 +89,11 @@ class TestInspection:
         view = engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-18T10:00")
         assert view.deadlines["letter_sent"]["status"] == "met"
         assert view.deadlines["letter_published"] == {
-            "due_date": "2013-07-19", "met_by": "publish_letter", "status": "met", "met_on": "2013-07-18", "late_by_working_days": 0,
+            "due_date": "2013-07-19",
+            "met_by": "publish_letter",
+            "status": "met",
+            "met_on": "2013-07-18",
+            "late_by_working_days": 0,
         }
 
     def test_a_late_letter_is_recorded_missed_and_how_late_without_stopping_the_process(self, make_engine, store):
@@ -232,7 +235,7 @@ class TestAudit:
         history = engine.history(case)
         assert [h.version for h in history] == list(range(1, len(history) + 1))
         assert history[0].prev_hash == "0" * 64
-        for previous, entry in zip(history, history[1:]):
+        for previous, entry in zip(history, history[1:], strict=False):
             assert entry.prev_hash == previous.digest
             assert entry.effective_at >= previous.effective_at
         assert {h.actor for h in history} >= {"hmci", "ofsted", "lead", "qa", "timer:notice_ends"}

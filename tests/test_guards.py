@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from laworkflow.calendar.working_days import calendar_for
-from laworkflow.definitions.model import Condition
 from laworkflow.definitions.guards import GuardContext, check_condition
+from laworkflow.definitions.model import Condition
 
 
 def context(**data):

@@ -6,8 +6,8 @@ import pytest
 
 from laworkflow import Catalog, DefinitionError, GuardFailed
 from laworkflow.calendar.clock import SimulatedClock
-from laworkflow.engine import Engine
 from laworkflow.definitions.loader import load_text
+from laworkflow.engine import Engine
 from laworkflow.store import store_env
 
 SOURCES = """
@@ -15,13 +15,16 @@ sources:
   guide: {file: guide.txt, title: A guide}
 """
 
-PARENT = """
+PARENT = (
+    """
 id: follow-up
 version: 1
 title: Follow-up
 inspectorate: Test
 calendar: wales
-""" + SOURCES + """
+"""
+    + SOURCES
+    + """
 data:
   authority: {type: string}
   visits: {type: integer, required: false}
@@ -85,14 +88,18 @@ reactions:
     data: {progress: =progress}
     cites: {source: guide, para: "2"}
 """
+)
 
-CHILD = """
+CHILD = (
+    """
 id: visit
 version: 1
 title: Visit
 inspectorate: Test
 calendar: wales
-""" + SOURCES + """
+"""
+    + SOURCES
+    + """
 data:
   authority: {type: string}
   number: {type: integer}
@@ -108,6 +115,7 @@ transitions:
       progress: {type: enum, choices: [good, poor]}
     cites: {source: guide, para: "5"}
 """
+)
 
 
 @pytest.fixture
@@ -255,13 +263,16 @@ def test_a_counter_must_be_an_integer_field():
         load_text(broken)
 
 
-GRANDPARENT = """
+GRANDPARENT = (
+    """
 id: oversight
 version: 1
 title: Oversight
 inspectorate: Test
 calendar: wales
-""" + SOURCES + """
+"""
+    + SOURCES
+    + """
 data:
   authority: {type: string}
 initial: open
@@ -286,6 +297,7 @@ reactions:
     fire: follow_up_visited
     cites: {source: guide, para: "6"}
 """
+)
 
 
 def test_reactions_cascade_from_grandchild_to_grandparent(store, opened_engines):

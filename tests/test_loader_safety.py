@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from laworkflow.definitions.catalog import Catalog
-from laworkflow.errors import DefinitionError, Problem
 from laworkflow.definitions.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_file, load_text
+from laworkflow.errors import DefinitionError, Problem
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "workflows" / "ofsted-laassi-2013.yaml"
@@ -32,7 +32,7 @@ TIMEOUT = 20
 
 # "Billion laughs": nine levels of nine aliases each, 9**9 (387 million) strings once expanded.
 BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi")
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
 # Run in a child: load one file, print what happened as JSON, with the time it took and the peak memory.
@@ -64,7 +64,10 @@ def guarded_load(path: Path) -> dict:
     """load_file(path) in a child process with a timeout and 1 GiB of address space."""
     proc = subprocess.run(
         [sys.executable, "-c", GUARDED_LOAD, str(path)],
-        capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limit_memory,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=_limit_memory,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -345,7 +348,12 @@ def test_every_command_refuses_a_folder_with_a_bad_file_in_one_line(tmp_path, ba
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAWORKFLOW_")}
     proc = subprocess.run(
         [sys.executable, "-m", "laworkflow.cli", "--workflows", str(folder), *command],
-        capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limit_memory, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        preexec_fn=_limit_memory,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -11,7 +11,6 @@ import logging
 import subprocess
 import sys
 
-import pytest
 import structlog
 from structlog.testing import capture_logs
 
@@ -57,7 +56,9 @@ def test_an_embedders_structlog_configuration_is_used() -> None:
 def test_the_cli_configures_structlog_on_stderr_only() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "laworkflow.cli", "--store", "memory:", "--log-level", "info", "definitions", "list", "--json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.lstrip().startswith("{")

@@ -12,11 +12,11 @@ import transitions
 
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.definitions.catalog import Catalog
-from laworkflow.definitions.model import Condition
-from laworkflow.errors import GuardFailed, InvalidData, TriggerNotAllowed
 from laworkflow.definitions.guards import GuardContext, check_condition
 from laworkflow.definitions.loader import load_text
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.model import Condition
+from laworkflow.errors import GuardFailed, InvalidData, TriggerNotAllowed
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 ENGLAND = calendar_for("england")
@@ -117,8 +117,16 @@ GOOD_SUBMISSION: dict[str, Any] = {
 
 # gov.uk's bank holidays for England and Wales in 2022, and the first of 2023, written out by hand.
 BANK_HOLIDAYS = {
-    date(2022, 1, 3), date(2022, 4, 15), date(2022, 4, 18), date(2022, 5, 2), date(2022, 6, 2),
-    date(2022, 6, 3), date(2022, 8, 29), date(2022, 9, 19), date(2022, 12, 26), date(2022, 12, 27),
+    date(2022, 1, 3),
+    date(2022, 4, 15),
+    date(2022, 4, 18),
+    date(2022, 5, 2),
+    date(2022, 6, 2),
+    date(2022, 6, 3),
+    date(2022, 8, 29),
+    date(2022, 9, 19),
+    date(2022, 12, 26),
+    date(2022, 12, 27),
     date(2023, 1, 2),
 }
 
@@ -207,8 +215,13 @@ def test_triggers_from_on_site_in_the_laassi_workflow():
     """Read by hand from workflows/ofsted-laassi-2013.yaml: what may happen while inspectors are on site."""
     w = Catalog.from_directory(WORKFLOWS).get("ofsted-laassi", 1)
     assert w.triggers_from("on_site") == [
-        "extend_on_site", "give_feedback", "leave_site", "lodge_complaint",
-        "raise_concern", "record_evidence", "resolve_concern",
+        "extend_on_site",
+        "give_feedback",
+        "leave_site",
+        "lodge_complaint",
+        "raise_concern",
+        "record_evidence",
+        "resolve_concern",
     ]
     assert w.triggers_from("published") == ["lodge_complaint", "receive_statement_of_action"]
 
@@ -288,16 +301,16 @@ def test_select_changes_nothing(workflow):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"colour": "red"}, "colour"),                      # unknown key
-        ({"heading": None}, "heading"),                     # required key missing (removed below)
-        ({"pages": "many"}, "pages"),                       # wrong type: not an integer
-        ({"heading": 42}, "heading"),                       # wrong type: not a string
-        ({"visit": "next week"}, "visit"),                  # wrong type: not a date
+        ({"colour": "red"}, "colour"),  # unknown key
+        ({"heading": None}, "heading"),  # required key missing (removed below)
+        ({"pages": "many"}, "pages"),  # wrong type: not an integer
+        ({"heading": 42}, "heading"),  # wrong type: not a string
+        ({"visit": "next week"}, "visit"),  # wrong type: not a date
         ({"submitted_at": "2022-05-03T09:00:00"}, "submitted_at"),  # datetime without a time zone
-        ({"kind": "long"}, "kind"),                         # enum value not in choices
-        ({"team": ["HMI Smith"]}, "team"),                  # list shorter than min_items
-        ({"team": "HMI Smith, HMI Jones"}, "team"),         # a string is not a list
-        ({"topics": ["history"]}, "topics"),                # list item not in choices
+        ({"kind": "long"}, "kind"),  # enum value not in choices
+        ({"team": ["HMI Smith"]}, "team"),  # list shorter than min_items
+        ({"team": "HMI Smith, HMI Jones"}, "team"),  # a string is not a list
+        ({"topics": ["history"]}, "topics"),  # list item not in choices
     ],
 )
 def test_select_rejects_invalid_data(workflow, change, field):
@@ -456,7 +469,7 @@ def test_date_comparison_with_a_quoted_date():
         ("le", 2, {"x": 2}, True),
         ("le", 2, {"x": 3}, False),
         ("le", 2.5, {"x": 2}, True),
-        ("gt", 2, {}, False),          # a missing field never satisfies a comparison
+        ("gt", 2, {}, False),  # a missing field never satisfies a comparison
         ("lt", 2, {}, False),
         ("gt", 2, {"x": "three"}, False),  # incomparable types fail, they do not raise
         ("gt", "2022-05-01", {"x": "2022-05-10"}, True),  # ISO dates as text order by date
@@ -517,11 +530,11 @@ def test_the_example_dates_are_the_weekdays_claimed():
     ("effective", "day", "expected"),
     [
         # Tuesday 3 May 2022 + 5 working days = Tuesday 10 May 2022
-        (date(2022, 5, 3), date(2022, 5, 3), True),    # the effective day itself
-        (date(2022, 5, 3), date(2022, 5, 7), True),    # a Saturday inside the window
-        (date(2022, 5, 3), date(2022, 5, 10), True),   # the last day
+        (date(2022, 5, 3), date(2022, 5, 3), True),  # the effective day itself
+        (date(2022, 5, 3), date(2022, 5, 7), True),  # a Saturday inside the window
+        (date(2022, 5, 3), date(2022, 5, 10), True),  # the last day
         (date(2022, 5, 3), date(2022, 5, 11), False),  # one day too late
-        (date(2022, 5, 3), date(2022, 5, 2), False),   # before the effective day
+        (date(2022, 5, 3), date(2022, 5, 2), False),  # before the effective day
         # the Platinum Jubilee bank holidays push the end to Monday 6 June 2022
         (date(2022, 5, 26), date(2022, 6, 3), True),
         (date(2022, 5, 26), date(2022, 6, 6), True),

@@ -39,9 +39,26 @@ def test_the_same_seed_tells_the_same_story(make_engine):
 
 def test_cli_prints_a_summary_as_json(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "laworkflow.cli", "--store", "memory:", "--workflows", str(REPO / "workflows"),
-         "simulate", "--national", "--years", "1", "--seed", "5", "--json"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "laworkflow.cli",
+            "--store",
+            "memory:",
+            "--workflows",
+            str(REPO / "workflows"),
+            "simulate",
+            "--national",
+            "--years",
+            "1",
+            "--seed",
+            "5",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)

@@ -35,7 +35,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 receiver.received.append(body)
                 refused = receiver.failures > 0
@@ -89,12 +89,14 @@ def test_timers_missed_and_approaching_deadlines_each_give_one_notification(make
     reminders = [(i.name, i.due_at.astimezone(aware("2013-01-01").tzinfo).date().isoformat()) for i in engine.due() if i.kind == "reminder"]
     assert reminders == [("letter_sent", "2013-07-05"), ("letter_published", "2013-07-12")]
     engine.run_due(until="2013-07-13T09:00")  # both reminders, then the letter deadline passes unmet
-    assert sorted(kinds(engine)) == sorted([
-        ("timer_fired", "notice_ends"),
-        ("deadline_approaching", "letter_sent"),
-        ("deadline_approaching", "letter_published"),
-        ("deadline_missed", "letter_sent"),
-    ])
+    assert sorted(kinds(engine)) == sorted(
+        [
+            ("timer_fired", "notice_ends"),
+            ("deadline_approaching", "letter_sent"),
+            ("deadline_approaching", "letter_published"),
+            ("deadline_missed", "letter_sent"),
+        ]
+    )
     engine.due_store.reset()  # a rebuilt index must not notify twice
     engine.due_store.catch_up(engine.recorder, engine.mapper)
     assert len(kinds(engine)) == 4
@@ -105,7 +107,13 @@ def test_a_meeting_trigger_ends_the_reminder(make_engine):
     engine = make_engine()
     case = left_site(engine)
     engine.fire(case, "make_judgement", {"effective": True, "strengths": [], "weaknesses": [], "recommendations": []}, actor="qa", at="2013-06-28")
-    engine.fire(case, "send_letter", {"recipients": ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]}, actor="o", at="2013-07-01")
+    engine.fire(
+        case,
+        "send_letter",
+        {"recipients": ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]},
+        actor="o",
+        at="2013-07-01",
+    )
     assert [(i.kind, i.name) for i in engine.due() if i.name == "letter_sent"] == []
 
 
@@ -145,9 +153,24 @@ def test_serve_posts_to_a_webhook(tmp_path, catalog, receiver):
     engine.fire(case, "give_notice", {"on_site_start": "2013-06-10", **TEAM}, actor="o", at="2013-06-05")
     engine.close()
     process = subprocess.Popen(
-        [sys.executable, "-m", "laworkflow.cli", "--store", store, "--workflows", str(REPO / "workflows"),
-         "serve", "--no-http", "--poll", "0.2", "--webhook", hook.url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "LAWORKFLOW_LOG": "warning"},
+        [
+            sys.executable,
+            "-m",
+            "laworkflow.cli",
+            "--store",
+            store,
+            "--workflows",
+            str(REPO / "workflows"),
+            "serve",
+            "--no-http",
+            "--poll",
+            "0.2",
+            "--webhook",
+            hook.url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LAWORKFLOW_LOG": "warning"},
     )
     try:
         deadline = time.monotonic() + 60

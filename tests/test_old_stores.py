@@ -46,8 +46,10 @@ def _rows(path: Path, sql: str) -> list[tuple]:
 
 
 def _started(path: Path) -> list[UUID]:
-    return [UUID(bytes=row[0]) if isinstance(row[0], bytes) else UUID(row[0])
-            for row in _rows(path, "SELECT originator_id FROM stored_events WHERE topic = 'laworkflow.case:Case.Started' ORDER BY rowid")]
+    return [
+        UUID(bytes=row[0]) if isinstance(row[0], bytes) else UUID(row[0])
+        for row in _rows(path, "SELECT originator_id FROM stored_events WHERE topic = 'laworkflow.case:Case.Started' ORDER BY rowid")
+    ]
 
 
 def _open(path: Path) -> Engine:
@@ -109,8 +111,14 @@ def test_the_cli_reads_an_old_store(old_store):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "laworkflow.cli", "--store", str(old_store), "--workflows", str(WORKFLOWS), *args],
-                              capture_output=True, text=True, env=env, timeout=120, cwd=old_store.parent)
+        return subprocess.run(
+            [sys.executable, "-m", "laworkflow.cli", "--store", str(old_store), "--workflows", str(WORKFLOWS), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=old_store.parent,
+        )
 
     shown = cli("show", str(norfolk), "--json")
     assert shown.returncode == 0, shown.stderr

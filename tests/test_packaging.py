@@ -45,7 +45,9 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, work / "source", ignore=NOT_SOURCES)
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(work / "source")],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert built.returncode == 0, built.stderr
     (found,) = (work / "dist").glob("laworkflow-*.whl")
@@ -58,7 +60,9 @@ def installed(wheel, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return target

@@ -29,9 +29,7 @@ def value_for(spec: DataField, today: date) -> st.SearchStrategy:
         return st.lists(items, min_size=spec.min_items or 0, max_size=5, unique=True)
     if spec.type == "date":
         return st.integers(-2, 12).map(lambda n: (today + timedelta(days=n)).isoformat())
-    return {"string": WORDS, "integer": st.integers(0, 100), "number": st.floats(0, 100), "boolean": st.booleans()}.get(
-        spec.type, WORDS
-    )
+    return {"string": WORDS, "integer": st.integers(0, 100), "number": st.floats(0, 100), "boolean": st.booleans()}.get(spec.type, WORDS)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

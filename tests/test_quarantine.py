@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from laworkflow.cases.case import Case
-from laworkflow.errors import NotQuarantined
-from laworkflow.errors import StillQuarantined
+from laworkflow.errors import NotQuarantined, StillQuarantined
 from laworkflow.service.scheduler import Scheduler
 
 OFSTED = "ofsted-laassi"
@@ -39,8 +38,15 @@ def write_bad_deadline(engine, case_id, due_date="9999-12-31", remind_on=None):
     """A DeadlineSet as the code before the bounds could record it: straight through the aggregate, no checks."""
     case, _ = engine._load(case_id)
     case._record(
-        Case.DeadlineSet, actor="old-code", effective_at=case.effective_at, deadline_id="bad", due_date=due_date,
-        met_by="never", target_date=None, earliest_date=None, remind_on=remind_on,
+        Case.DeadlineSet,
+        actor="old-code",
+        effective_at=case.effective_at,
+        deadline_id="bad",
+        due_date=due_date,
+        met_by="never",
+        target_date=None,
+        earliest_date=None,
+        remind_on=remind_on,
     )
     engine._save(case)
 
@@ -193,9 +199,7 @@ def _wait(condition, seconds=5.0):
 class TestCommandLine:
     def cli(self, store, *args):
         env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-        return subprocess.run(
-            [sys.executable, "-m", "laworkflow.cli", "--store", store, *args], capture_output=True, text=True, env=env, timeout=120, cwd=REPO
-        )
+        return subprocess.run([sys.executable, "-m", "laworkflow.cli", "--store", store, *args], capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
 
     def test_quarantine_list_shows_what_was_set_aside_and_release_refuses_in_one_line(self, make_engine, tmp_path):
         path = tmp_path / "events.sqlite"

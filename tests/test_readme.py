@@ -19,7 +19,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _block(section: str, language: str) -> str:
-    text = README[README.index(f"## {section}"):]
+    text = README[README.index(f"## {section}") :]
     return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
 
 
@@ -29,8 +29,10 @@ def test_the_worked_example_runs_as_written(tmp_path: Path) -> None:
     script = script.replace(". .venv/bin/activate", ": activate", 1)
     script = re.sub(
         r"^case=[0-9a-f]+",
-        "case=$(laworkflow verify --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"cases\"][0][\"case_id\"][:4])')",
-        script, count=1, flags=re.M,
+        'case=$(laworkflow verify --json | python3 -c \'import json,sys; print(json.load(sys.stdin)["cases"][0]["case_id"][:4])\')',
+        script,
+        count=1,
+        flags=re.M,
     )
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "LAWORKFLOW_WORKFLOWS": str(ROOT / "workflows")}
     env.pop("LAWORKFLOW_STORE", None)

@@ -80,6 +80,7 @@ def laassi_in_force(day: str, folder: Path = WORKFLOWS) -> dict:
     in_force = [d for d in versions if str(d.get("in_force_from") or "0001-01-01") <= day]
     return max(in_force or versions, key=lambda d: d["version"])
 
+
 EIGHT = [
     "good_school_access_below_national",
     "schools_causing_concern_above_average",
@@ -185,7 +186,10 @@ class TestCriteria:
 
     def test_terms_order_in_time_and_days_fall_in_terms(self):
         assert sorted(["2015-autumn", "2015-spring", "2014-autumn", "2015-summer"], key=term_key) == [
-            "2014-autumn", "2015-spring", "2015-summer", "2015-autumn",
+            "2014-autumn",
+            "2015-spring",
+            "2015-summer",
+            "2015-autumn",
         ]
         assert term_of(date(2015, 2, 2)) == "2015-spring"
         assert term_of(date(2015, 6, 1)) == "2015-summer"
@@ -331,19 +335,19 @@ class TestLoading:
     def test_every_problem_in_a_csv_is_reported_with_its_line(self):
         rows = to_csv(oxfordshire()).splitlines()
         bad = [
-            rows[0],                                                                      # line 1: header
-            "Oxfordhsire,2015-spring,2015-02-02,pupil_premium_gap,red,,",                 # 2: unknown authority
-            "Norfolk,2015-winter,2015-02-02,pupil_premium_gap,red,,",                     # 3: bad term
-            "Norfolk,2015-spring,2015-02-30,pupil_premium_gap,red,,",                     # 4: bad date
-            "Norfolk,2015-spring,2015-02-02,ofsted_mood,red,,",                           # 5: unknown criterion
-            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap,purple,,",                  # 6: bad rag
-            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap,red,sideways,",             # 7: bad trend
-            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap",                           # 8: too few fields
-            ",2015-spring,2015-02-02,pupil_premium_gap,red,,",                            # 9: empty authority
-            *rows[1:],                                                                    # 10-17: Oxfordshire, complete
-            rows[1],                                                                      # 18: criterion rated twice
-            "Oxfordshire,2015-spring,2015-02-03,pupil_premium_gap,red,,",                 # 19: twice, and another date
-            "Norfolk,2015-summer,2015-06-01,pupil_premium_gap,red,,",                     # 20: Norfolk summer, 7 missing
+            rows[0],  # line 1: header
+            "Oxfordhsire,2015-spring,2015-02-02,pupil_premium_gap,red,,",  # 2: unknown authority
+            "Norfolk,2015-winter,2015-02-02,pupil_premium_gap,red,,",  # 3: bad term
+            "Norfolk,2015-spring,2015-02-30,pupil_premium_gap,red,,",  # 4: bad date
+            "Norfolk,2015-spring,2015-02-02,ofsted_mood,red,,",  # 5: unknown criterion
+            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap,purple,,",  # 6: bad rag
+            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap,red,sideways,",  # 7: bad trend
+            "Norfolk,2015-spring,2015-02-02,pupil_premium_gap",  # 8: too few fields
+            ",2015-spring,2015-02-02,pupil_premium_gap,red,,",  # 9: empty authority
+            *rows[1:],  # 10-17: Oxfordshire, complete
+            rows[1],  # 18: criterion rated twice
+            "Oxfordshire,2015-spring,2015-02-03,pupil_premium_gap,red,,",  # 19: twice, and another date
+            "Norfolk,2015-summer,2015-06-01,pupil_premium_gap,red,,",  # 20: Norfolk summer, 7 missing
         ]
         with pytest.raises(AssessmentDataError) as caught:
             parse_csv("\n".join(bad) + "\n", "bad.csv")
@@ -380,12 +384,12 @@ class TestLoading:
         good = oxfordshire().model_dump(mode="json")
         items = [
             {**good, "ratings": {c: r for c, r in good["ratings"].items() if c != "qualifying_complaints"}},  # 0: missing one
-            {**good, "ratings": {**good["ratings"], "pupil_premium_gap": {"rag": "purple"}}},            # 1: bad rag
-            {**good, "region": "South East"},                                                          # 2: extra field
-            {**good, "authority": "Oxfordhsire"},                                                      # 3: unknown authority
-            good,                                                                                      # 4: fine
-            {**good, "authority": "931"},                                                              # 5: same term again
-            "Oxfordshire",                                                                             # 6: not an object
+            {**good, "ratings": {**good["ratings"], "pupil_premium_gap": {"rag": "purple"}}},  # 1: bad rag
+            {**good, "region": "South East"},  # 2: extra field
+            {**good, "authority": "Oxfordhsire"},  # 3: unknown authority
+            good,  # 4: fine
+            {**good, "authority": "931"},  # 5: same term again
+            "Oxfordshire",  # 6: not an object
         ]
         text = "[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n"  # item n on line n + 2
         with pytest.raises(AssessmentDataError) as caught:
@@ -577,9 +581,7 @@ class TestRegister:
 
     def test_a_batch_with_two_terms_of_one_authority_starts_one_case(self, store, make_engine):
         engine = make_engine(store)
-        outcomes = RiskRegister(engine).assess_all(
-            [oxfordshire("2014-autumn", "2014-11-03"), oxfordshire()], actor="o", start_inspection=True
-        )
+        outcomes = RiskRegister(engine).assess_all([oxfordshire("2014-autumn", "2014-11-03"), oxfordshire()], actor="o", start_inspection=True)
         assert outcomes[0].case_id is not None and outcomes[1].case_id is None
         assert engine.case_ids() == [outcomes[0].case_id]
 
@@ -593,8 +595,8 @@ class TestRegister:
         view = register.authority("oxfordshire")
         assert [a["term"] for a in view.assessments] == ["2014-autumn", "2015-spring"]
         assert view.latest["term"] == "2015-spring"
-        assert view.trend["pupil_premium_gap"]["since_previous"] == "worse"          # amber -> red
-        assert view.trend["progress_below_national"]["since_previous"] == "better"   # red -> green
+        assert view.trend["pupil_premium_gap"]["since_previous"] == "worse"  # amber -> red
+        assert view.trend["progress_below_national"]["since_previous"] == "better"  # red -> green
         assert view.trend["attainment_below_national"]["since_previous"] == "unchanged"
         assert view.trend["schools_causing_concern_above_average"] == {"rag": "amber", "reported": None, "previous_rag": "green", "since_previous": "worse"}
         assert [c["term"] for c in view.concerns] == ["2015-spring", "2014-autumn"]  # in the order they were raised

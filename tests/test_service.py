@@ -9,14 +9,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
-from uuid import uuid4
-
+from laworkflow.calendar.clock import SimulatedClock, aware
 from laworkflow.cases.case import Case
-from laworkflow.calendar.clock import aware
-from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
 from laworkflow.startup import open_engine
 from laworkflow.store import store_env
@@ -67,9 +65,10 @@ def _topic(name: str) -> str:
 
 def serve(store: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "laworkflow.cli", "--store", store, "--workflows", str(REPO / "workflows"),
-         "serve", "--no-http", "--poll", "0.2", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "LAWORKFLOW_LOG": "warning"},
+        [sys.executable, "-m", "laworkflow.cli", "--store", store, "--workflows", str(REPO / "workflows"), "serve", "--no-http", "--poll", "0.2", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LAWORKFLOW_LOG": "warning"},
     )
 
 

@@ -31,8 +31,8 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from laworkflow.http.app import create_app
-from laworkflow.service.scheduler import Scheduler
 from laworkflow.service.process import readiness
+from laworkflow.service.scheduler import Scheduler
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 60
@@ -70,8 +70,21 @@ def test_a_signal_stops_serve_in_order_and_it_exits_0(tmp_path, signum, http):
     store = tmp_path / "events.sqlite"
     port = _free_port()
     log = tmp_path / "serve.log"
-    command = [_laworkflow(), "--store", str(store), "--workflows", str(REPO / "workflows"), "--log-level", "info",
-               "serve", "--port", str(port), "--poll", "0.2", *([] if http else ["--no-http"])]
+    command = [
+        _laworkflow(),
+        "--store",
+        str(store),
+        "--workflows",
+        str(REPO / "workflows"),
+        "--log-level",
+        "info",
+        "serve",
+        "--port",
+        str(port),
+        "--poll",
+        "0.2",
+        *([] if http else ["--no-http"]),
+    ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAWORKFLOW_")}
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=output, cwd=tmp_path, env=env)
@@ -99,8 +112,14 @@ def test_serve_says_where_it_listens_at_the_default_log_level_without_a_password
     from laworkflow.startup import where
 
     class Env:
-        env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_USER": "lw", "POSTGRES_PASSWORD": "s3cret",
-               "POSTGRES_HOST": "db", "POSTGRES_PORT": "5432", "POSTGRES_DBNAME": "laworkflow"}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_USER": "lw",
+            "POSTGRES_PASSWORD": "s3cret",
+            "POSTGRES_HOST": "db",
+            "POSTGRES_PORT": "5432",
+            "POSTGRES_DBNAME": "laworkflow",
+        }
 
     assert where(Env()) == "postgresql://lw@db:5432/laworkflow"  # type: ignore[arg-type]
     port = _free_port()
@@ -109,7 +128,10 @@ def test_serve_says_where_it_listens_at_the_default_log_level_without_a_password
     with log.open("wb") as output:
         process = subprocess.Popen(
             [_laworkflow(), "--store", str(tmp_path / "events.sqlite"), "--workflows", str(REPO / "workflows"), "serve", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=output, cwd=tmp_path, env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            cwd=tmp_path,
+            env=env,
         )
     try:
         _wait_for_line(log, process, f"laworkflow serving on http://127.0.0.1:{port}")

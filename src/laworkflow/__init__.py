@@ -2,6 +2,7 @@
 
 from laworkflow.calendar.clock import Clock, SimulatedClock, SystemClock
 from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.guards import register as register_guard
 from laworkflow.definitions.model import Definition
 from laworkflow.engine import Engine
 from laworkflow.errors import (
@@ -16,7 +17,6 @@ from laworkflow.errors import (
     UnknownCase,
     UnknownDefinition,
 )
-from laworkflow.definitions.guards import register as register_guard
 from laworkflow.store import StoreError, masked, store_env
 
 __all__ = [

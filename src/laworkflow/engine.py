@@ -17,22 +17,22 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from laworkflow.calendar.bounds import RANGE_TEXT
+from laworkflow.calendar.clock import Clock, SystemClock, aware, uk_date
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cases.case import SYSTEM_ACTOR, Case, stored_digest
 from laworkflow.cases.topics import topics_of
+from laworkflow.cases.views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
 from laworkflow.definitions.catalog import Catalog
-from laworkflow.calendar.clock import Clock, SystemClock, aware, uk_date
-from laworkflow.projections.backends import DueStore, due_store_for
-from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
-from laworkflow.logs import get_logger
-from laworkflow.store import retrying, save_or_conflict
-from laworkflow.projections.notifications import reminder_notification
-from laworkflow.projections.follower import Follower
-from laworkflow.projections.authority_register import AuthorityRegister
-from laworkflow.errors import ConcurrentChange, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
-from laworkflow.cases.views import AllowedTrigger, CaseCheck, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry, VerifyReport
+from laworkflow.errors import ConcurrentChange, InvalidData, OutOfRange, StillQuarantined, UnknownCase
+from laworkflow.logs import get_logger
+from laworkflow.projections.authority_register import AuthorityRegister
+from laworkflow.projections.backends import DueStore, due_store_for
+from laworkflow.projections.follower import Follower
+from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
+from laworkflow.projections.notifications import reminder_notification
+from laworkflow.store import retrying, save_or_conflict
 
 log = get_logger("laworkflow")
 T = TypeVar("T")
@@ -42,7 +42,16 @@ _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_
 _FOLLOWED_TOPICS = [*topics_of(Case.Started), *topics_of(Case.Transitioned)]
 REACTIONS = "reactions"
 REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
-_STORE_KEYS = ("PERSISTENCE_MODULE", "SQLITE_DBNAME", "POSTGRES_DBNAME", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_CONNECT_TIMEOUT")
+_STORE_KEYS = (
+    "PERSISTENCE_MODULE",
+    "SQLITE_DBNAME",
+    "POSTGRES_DBNAME",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_CONNECT_TIMEOUT",
+)
 
 
 class Engine(Application[UUID]):
@@ -376,8 +385,13 @@ class Engine(Application[UUID]):
             return []
         spec = transition.starts
         child = Case.begin(
-            self.catalog.get(spec.workflow, on=uk_date(at)), data=copy_data(spec.data, parent.data), parameters=None,
-            actor=actor, at=at, case_id=uuid4(), parent_id=str(parent.id),
+            self.catalog.get(spec.workflow, on=uk_date(at)),
+            data=copy_data(spec.data, parent.data),
+            parameters=None,
+            actor=actor,
+            at=at,
+            case_id=uuid4(),
+            parent_id=str(parent.id),
         )
         parent.link_child(child.id, child.key, transition.trigger, actor=actor, at=at)
         return [child]
@@ -442,8 +456,12 @@ class Engine(Application[UUID]):
             parent, workflow = self._load(job.parent_id)
             child = self.repository.get(job.child_id, version=job.child_version)
             transition = parent.react(
-                workflow, job.reaction, copy_data(job.reaction.data, child.data),
-                child_id=job.child_id, child_version=job.child_version, at=job.effective_at,
+                workflow,
+                job.reaction,
+                copy_data(job.reaction.data, child.data),
+                child_id=job.child_id,
+                child_version=job.child_version,
+                at=job.effective_at,
             )
             if parent.pending_events:
                 self._save(parent, *self._spawn(parent, transition, f"child:{job.child_id}", parent.effective_at))

@@ -36,7 +36,6 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, uuid5
 
@@ -197,9 +196,7 @@ class Keys:
         if role not in ROLES:
             raise UnknownRole(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise InvalidKeyName(
-                f"a key name is 1-64 letters, digits, '.', '@' or '-', starting with a letter or digit (no '_'); got {name!r}"
-            )
+            raise InvalidKeyName(f"a key name is 1-64 letters, digits, '.', '@' or '-', starting with a letter or digit (no '_'); got {name!r}")
         if name in RESERVED_NAMES:
             raise InvalidKeyName(f"{name!r} is reserved for the engine's own actors; choose another name")
         key = f"{PREFIX}_{name}_{secrets.token_urlsafe(32)}"
@@ -216,8 +213,7 @@ class Keys:
         if ring is None:
             return []
         return [
-            {"name": name, "role": entry["role"], "issued_at": entry["issued_at"], "revoked": entry["revoked"]}
-            for name, entry in sorted(ring.keys.items())
+            {"name": name, "role": entry["role"], "issued_at": entry["issued_at"], "revoked": entry["revoked"]} for name, entry in sorted(ring.keys.items())
         ]
 
     def authenticate(self, key: str | None) -> Principal:

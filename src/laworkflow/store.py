@@ -15,12 +15,12 @@ driver) is one StoreError naming it, never a driver's traceback.
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import IntegrityError
@@ -63,7 +63,7 @@ def store_env(store: str | None = None) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": MEMORY}
     if store.startswith(("postgresql://", "postgres://")):
         return _postgres_env(store)
-    path = store[len("sqlite:///"):] if store.startswith("sqlite:///") else store
+    path = store[len("sqlite:///") :] if store.startswith("sqlite:///") else store
     if "://" in path:
         raise StoreError(f"unknown store {masked(store)!r}; use memory:, sqlite:///FILE, a file path, or postgresql://…")
     _check_sqlite_file(path)
@@ -171,8 +171,12 @@ def connect_postgres(env: dict[str, str]) -> Any:
     import psycopg
 
     return psycopg.connect(
-        host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"], dbname=env["POSTGRES_DBNAME"],
-        user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD", ""), autocommit=True,
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD", ""),
+        autocommit=True,
         connect_timeout=int(env.get(CONNECT_TIMEOUT_ENV) or DEFAULT_CONNECT_TIMEOUT),
     )
 

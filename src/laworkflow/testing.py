@@ -1,9 +1,9 @@
 """For embedders' own tests: an engine on a simulated clock and an in-memory store.
 
-    from laworkflow.testing import simulated_engine
-    engine = simulated_engine(start="2013-06-03")
-    case = engine.start("ofsted-laassi", {...}, actor="test")
-    engine.run_due(until="2015-06-01")   # years of process in milliseconds
+from laworkflow.testing import simulated_engine
+engine = simulated_engine(start="2013-06-03")
+case = engine.start("ofsted-laassi", {...}, actor="test")
+engine.run_due(until="2015-06-01")   # years of process in milliseconds
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from laworkflow.definitions.catalog import Catalog
 from laworkflow.calendar.clock import SimulatedClock
+from laworkflow.definitions.catalog import Catalog
 from laworkflow.engine import Engine
 from laworkflow.store import store_env
 

@@ -18,7 +18,7 @@ example), which starts the follow-up.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,8 +39,12 @@ CONCERN = {
 }
 PUBLICATION = {
     "recipients": [
-        "chief_executive", "chief_education_officer", "council_leader",
-        "lead_member_for_education", "chair_of_education_scrutiny", "audit_wales",
+        "chief_executive",
+        "chief_education_officer",
+        "council_leader",
+        "lead_member_for_education",
+        "chair_of_education_scrutiny",
+        "audit_wales",
     ]
 }
 INVITED = {"invited": ["welsh_government", "audit_wales", "welsh_local_government_association"]}
@@ -103,15 +107,27 @@ def conference(engine, follow_up, *, arrange, arranged_at, date, agreed_at, noti
 def improvement_conference(engine, follow_up, date="2022-12-12"):
     """Arranged Mon 14 Nov 2022, date agreed and notice given the same day, letter four days after the conference."""
     return conference(
-        engine, follow_up, arrange="arrange_improvement_conference", arranged_at="2022-11-14T12:00",
-        date=date, agreed_at="2022-11-14T13:00", notice_at="2022-11-14T14:00", letter_at=f"{date}T16:00",
+        engine,
+        follow_up,
+        arrange="arrange_improvement_conference",
+        arranged_at="2022-11-14T12:00",
+        date=date,
+        agreed_at="2022-11-14T13:00",
+        notice_at="2022-11-14T14:00",
+        letter_at=f"{date}T16:00",
     )
 
 
 def progress_conference(engine, follow_up, *, arranged_at, date, notice_at, letter_at):
     return conference(
-        engine, follow_up, arrange="arrange_progress_conference", arranged_at=arranged_at, date=date,
-        agreed_at=arranged_at.replace("T10:00", "T11:00"), notice_at=notice_at, letter_at=letter_at,
+        engine,
+        follow_up,
+        arrange="arrange_progress_conference",
+        arranged_at=arranged_at,
+        date=date,
+        agreed_at=arranged_at.replace("T10:00", "T11:00"),
+        notice_at=notice_at,
+        letter_at=letter_at,
         recipients=("chief_executive", "minister_for_education"),
     )
 
@@ -178,7 +194,7 @@ class TestImprovementConference:
         assert engine.fire(child["id"], "give_formal_notice", INVITED, actor="estyn", at="2022-11-14T14:00").deadlines["formal_notice"]["status"] == "met"
         # Held on the notified date: the timer fires at 00:00 (GMT) on Mon 12 Dec 2022.
         (timer,) = [i for i in engine.due() if i.kind == "timer"]
-        assert (timer.name, timer.due_at) == ("conference_day", datetime(2022, 12, 12, tzinfo=timezone.utc))
+        assert (timer.name, timer.due_at) == ("conference_day", datetime(2022, 12, 12, tzinfo=UTC))
         # A new date after the notice cancels the timer and needs a new notice: Thu 15 Dec - 28 days = Thu 17 Nov.
         view = engine.fire(child["id"], "agree_date", {"conference_date": "2022-12-15"}, actor="estyn", at="2022-11-15T10:00")
         assert view.state == "date_agreed" and view.timers == {}
@@ -225,8 +241,20 @@ class TestImprovementConference:
         assert engine.get(child).state == "held"
         assert engine.get(follow_up).state == "improvement_conference"  # held, letter not yet sent
         with pytest.raises(GuardFailed, match="chief_executive"):
-            engine.fire(child, "send_letter", {"recipients": ["director_of_education"], "assurance_on_understanding": "a", "assurance_on_planning": "b"}, actor="estyn", at="2022-12-16T10:00")
-        engine.fire(child, "send_letter", {"recipients": ["chief_executive"], "assurance_on_understanding": "a", "assurance_on_planning": "b"}, actor="estyn", at="2022-12-16T10:00")
+            engine.fire(
+                child,
+                "send_letter",
+                {"recipients": ["director_of_education"], "assurance_on_understanding": "a", "assurance_on_planning": "b"},
+                actor="estyn",
+                at="2022-12-16T10:00",
+            )
+        engine.fire(
+            child,
+            "send_letter",
+            {"recipients": ["chief_executive"], "assurance_on_understanding": "a", "assurance_on_planning": "b"},
+            actor="estyn",
+            at="2022-12-16T10:00",
+        )
         assert engine.get(child).ended
         reported = [h.details["outcome"] for h in engine.history(follow_up) if h.type == "ChildReported"]
         assert reported == ["fired 'record_improvement_conference'", "fired 'record_improvement_letter'"]
@@ -253,7 +281,13 @@ class TestProgressConferenceAndDecision:
         engine.run_due(until="2023-12-11T09:00")
         with pytest.raises(GuardFailed, match="minister_for_education"):
             engine.fire(child, "send_letter", {"recipients": ["chief_executive"], "assurance_on_impact": "some"}, actor="estyn", at="2023-12-15T10:00")
-        engine.fire(child, "send_letter", {"recipients": ["chief_executive", "minister_for_education"], "assurance_on_impact": "some"}, actor="estyn", at="2023-12-15T10:00")
+        engine.fire(
+            child,
+            "send_letter",
+            {"recipients": ["chief_executive", "minister_for_education"], "assurance_on_impact": "some"},
+            actor="estyn",
+            at="2023-12-15T10:00",
+        )
         view = engine.get(follow_up)
         assert view.state == "progress_decision"
         assert view.deadlines["progress_conference"]["status"] == "met"
@@ -267,7 +301,9 @@ class TestProgressConferenceAndDecision:
         assert view.state == "decision_deferred"
         assert view.deadlines["deferred_decision"]["due_date"] == "2024-06-11"  # Mon 11 Dec 2023 + 6 months
         engine.fire(follow_up, "record_link_inspector_meeting", {"notes": "close contact"}, actor="lali", at="2024-03-01T10:00")
-        view = engine.fire(follow_up, "decide_after_deferral", {"proceed_with_monitoring_visit": True, "reasons": "good progress"}, actor="estyn", at="2024-05-20T10:00")
+        view = engine.fire(
+            follow_up, "decide_after_deferral", {"proceed_with_monitoring_visit": True, "reasons": "good progress"}, actor="estyn", at="2024-05-20T10:00"
+        )
         assert view.state == "awaiting_monitoring_visit"
         assert view.deadlines["deferred_decision"]["status"] == "met"
 
@@ -277,7 +313,9 @@ class TestProgressConferenceAndDecision:
         follow_up = at_progress_decision(engine)
         engine.fire(follow_up, "defer_decision", {"reasons": "wait"}, actor="estyn", at="2023-12-18T10:00")
         # Wed 12 Jun 2024 is one working day after Tue 11 Jun: missed, then met late.
-        view = engine.fire(follow_up, "decide_after_deferral", {"proceed_with_monitoring_visit": False, "reasons": "more time"}, actor="estyn", at="2024-06-12T10:00")
+        view = engine.fire(
+            follow_up, "decide_after_deferral", {"proceed_with_monitoring_visit": False, "reasons": "more time"}, actor="estyn", at="2024-06-12T10:00"
+        )
         assert view.state == "awaiting_progress_conference"
         assert (view.deadlines["deferred_decision"]["status"], view.deadlines["deferred_decision"]["late_by_working_days"]) == ("met_late", 1)
 
@@ -302,7 +340,9 @@ class TestMonitoringVisit:
         inspection, follow_up = published_with_concern(engine)
         improvement = improvement_conference(engine, follow_up)
         engine.fire(follow_up, "submit_questionnaire_part_two", actor="la", at="2022-12-20T10:00")
-        progress = progress_conference(engine, follow_up, arranged_at="2023-01-09T10:00", date="2023-12-11", notice_at="2023-11-13T10:00", letter_at="2023-12-15T10:00")
+        progress = progress_conference(
+            engine, follow_up, arranged_at="2023-01-09T10:00", date="2023-12-11", notice_at="2023-11-13T10:00", letter_at="2023-12-15T10:00"
+        )
         engine.fire(follow_up, "plan_monitoring_visit", {"reasons": "likely to be removed in a year"}, actor="estyn", at="2024-01-08T10:00")
         view = engine.fire(follow_up, "arrange_monitoring_visit", actor="estyn", at="2024-01-09T10:00")
         window = view.deadlines["monitoring_visit"]
@@ -311,7 +351,9 @@ class TestMonitoringVisit:
         assert (window["earliest_date"], window["target_date"], window["due_date"]) == ("2024-10-11", "2024-12-11", "2025-02-11")
         visit = view.children[-1]["id"]
         assert engine.get(visit).data == {"authority": "Ceredigion", "recommendations": RECOMMENDATIONS}
-        notice = engine.fire(visit, "agree_dates", {"visit_start": "2024-12-09", "visit_end": "2024-12-12"}, actor="estyn", at="2024-01-09T11:00").deadlines["formal_notice"]
+        notice = engine.fire(visit, "agree_dates", {"visit_start": "2024-12-09", "visit_end": "2024-12-12"}, actor="estyn", at="2024-01-09T11:00").deadlines[
+            "formal_notice"
+        ]
         assert notice["due_date"] == "2024-11-11"  # Mon 9 Dec 2024 - 28 days = Mon 11 Nov 2024
         engine.fire(visit, "give_formal_notice", actor="estyn", at="2024-11-11T10:00")
         # The visit timer fires at 00:00 on Mon 9 Dec 2024 (GMT), the first day of the visit.
@@ -323,15 +365,29 @@ class TestMonitoringVisit:
         assert (view.deadlines["monitoring_visit"]["status"], view.deadlines["monitoring_visit"]["met_on"]) == ("met", "2024-12-09")
         engine.fire(visit, "end_visit", {"no_longer_causing_significant_concern": True}, actor="estyn", at="2024-12-12T16:00")
         with pytest.raises(GuardFailed, match="progress_on_recommendations"):
-            engine.fire(visit, "publish_report", {"progress_on_recommendations": [], "summative_commentary": "x", "sufficient_progress": True}, actor="estyn", at="2025-02-03T10:00")
-        engine.fire(visit, "publish_report", {"progress_on_recommendations": ["R1 strong", "R2 strong", "R3 good"], "summative_commentary": "…", "sufficient_progress": True}, actor="estyn", at="2025-02-03T10:00")
+            engine.fire(
+                visit,
+                "publish_report",
+                {"progress_on_recommendations": [], "summative_commentary": "x", "sufficient_progress": True},
+                actor="estyn",
+                at="2025-02-03T10:00",
+            )
+        engine.fire(
+            visit,
+            "publish_report",
+            {"progress_on_recommendations": ["R1 strong", "R2 strong", "R3 good"], "summative_commentary": "…", "sufficient_progress": True},
+            actor="estyn",
+            at="2025-02-03T10:00",
+        )
         view = engine.get(follow_up)
         assert view.state == "removed_from_follow_up" and view.ended
         assert engine.register(nation="wales", status="in follow-up") == []
         # The links, both ways: inspection -> follow-up -> its three children.
         assert engine.get(follow_up).parent == str(inspection)
         assert [c["workflow"] for c in view.children] == [
-            "estyn-improvement-conference@1", "estyn-progress-conference@1", "estyn-monitoring-visit@1",
+            "estyn-improvement-conference@1",
+            "estyn-progress-conference@1",
+            "estyn-monitoring-visit@1",
         ]
         assert [c["id"] for c in view.children] == [str(improvement), str(progress), str(visit)]
         assert all(engine.get(c["id"]).parent == str(follow_up) for c in view.children)
@@ -346,8 +402,14 @@ class TestMonitoringVisit:
         follow_up = at_progress_decision(engine)
         engine.fire(follow_up, "plan_monitoring_visit", {"reasons": "likely"}, actor="estyn", at="2024-01-08T10:00")
         monitoring_visit(
-            engine, follow_up, arranged_at="2024-01-09T10:00", start="2024-12-09", end="2024-12-12",
-            notice_at="2024-11-11T10:00", published_at="2025-02-03T10:00", sufficient=False,
+            engine,
+            follow_up,
+            arranged_at="2024-01-09T10:00",
+            start="2024-12-09",
+            end="2024-12-12",
+            notice_at="2024-11-11T10:00",
+            published_at="2025-02-03T10:00",
+            sufficient=False,
         )
         view = engine.get(follow_up)
         assert view.state == "awaiting_progress_conference" and not view.ended
@@ -365,11 +427,16 @@ class TestMonitoringVisit:
         follow_up = at_progress_decision(engine)
         engine.fire(follow_up, "plan_monitoring_visit", {"reasons": "likely"}, actor="estyn", at="2024-01-08T10:00")
         monitoring_visit(
-            engine, follow_up, arranged_at="2024-01-09T10:00", start="2025-02-17", end="2025-02-20",
-            notice_at="2025-01-20T10:00", published_at="2025-04-01T10:00", sufficient=True,
+            engine,
+            follow_up,
+            arranged_at="2024-01-09T10:00",
+            start="2025-02-17",
+            end="2025-02-20",
+            notice_at="2025-01-20T10:00",
+            published_at="2025-04-01T10:00",
+            sufficient=True,
         )
         deadline = engine.get(follow_up).deadlines["monitoring_visit"]
         assert (deadline["status"], deadline["met_on"], deadline["late_by_working_days"]) == ("met_late", "2025-02-17", 4)
         assert missed(engine, follow_up) == ["monitoring_visit"]
         assert engine.get(follow_up).state == "removed_from_follow_up"
-

@@ -14,7 +14,7 @@ The public example: a core week of Monday 5 to Friday 9 September 2022.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -28,8 +28,12 @@ QUESTIONS = ["Q1 school improvement", "Q2 ALN", "Q3 attendance", "Q4 youth suppo
 LEADS = ["HMI A", "HMI B", "HMI C", "AI D", "HMI E"]
 RECIPIENTS = {
     "recipients": [
-        "chief_executive", "chief_education_officer", "council_leader",
-        "lead_member_for_education", "chair_of_education_scrutiny", "audit_wales",
+        "chief_executive",
+        "chief_education_officer",
+        "council_leader",
+        "lead_member_for_education",
+        "chair_of_education_scrutiny",
+        "audit_wales",
     ]
 }
 NOT_CONCERN = {
@@ -54,7 +58,7 @@ CONCERN = {
 
 def bst(day: str, hour: int = 0) -> datetime:
     """Midnight (or an hour) of a UK summer-time day, as the engine stores it (UTC)."""
-    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+01:00").astimezone(timezone.utc)
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+01:00").astimezone(UTC)
 
 
 def scheduled(engine):
@@ -80,7 +84,9 @@ def in_core_week(engine):
     engine.run_due(until="2022-08-15T09:00")
     engine.fire(case, "brief_on_preliminary_activities", {"interviewed": ["headteachers", "chairs_of_governing_bodies"]}, actor="ri", at="2022-08-24T16:00")
     engine.run_due(until="2022-09-05T08:30")
-    engine.fire(case, "hold_initial_meeting", {"attendees": ["chief_executive", "director_of_education", "leader", "nominee"]}, actor="ri", at="2022-09-05T09:30")
+    engine.fire(
+        case, "hold_initial_meeting", {"attendees": ["chief_executive", "director_of_education", "leader", "nominee"]}, actor="ri", at="2022-09-05T09:30"
+    )
     for day in ("05", "06", "07", "08"):
         engine.fire(case, "hold_professional_dialogue", {"with_officer": "chief executive"}, actor="ri", at=f"2022-09-{day}T17:30")
     return case
@@ -378,7 +384,11 @@ class TestFullRuns:
         assert view.state == "published"
         assert view.children == []
         assert view.deadlines["publication"] == {
-            "due_date": "2022-11-14", "met_by": "publish_report", "status": "met", "met_on": "2022-11-14", "late_by_working_days": 0,
+            "due_date": "2022-11-14",
+            "met_by": "publish_report",
+            "status": "met",
+            "met_on": "2022-11-14",
+            "late_by_working_days": 0,
         }
         # Part 1, Following publication: plans within 3 months of Mon 14 Nov 2022 = Tue 14 Feb 2023.
         assert view.deadlines["plans_updated"]["due_date"] == "2023-02-14"
@@ -392,8 +402,14 @@ class TestFullRuns:
         assert view.ended and view.state == "closed"
         statuses = {name: d["status"] for name, d in view.deadlines.items()}
         assert statuses == {
-            "notice": "met", "questions_discussed": "met", "questions_final": "met", "preliminary_activities": "met",
-            "questionnaire_part_one": "met", "publication": "met", "factual_accuracy": "met", "embargoed_copy": "met",
+            "notice": "met",
+            "questions_discussed": "met",
+            "questions_final": "met",
+            "preliminary_activities": "met",
+            "questionnaire_part_one": "met",
+            "publication": "met",
+            "factual_accuracy": "met",
+            "embargoed_copy": "met",
             "plans_updated": "met",
         }
         assert missed(engine, case) == []
@@ -430,7 +446,7 @@ class TestFullRuns:
         assert follow_up.data == {"authority": "Ceredigion", "inspection_end": "2022-09-09", "recommendations": CONCERN["recommendations"]}
         (entry,) = engine.register(nation="wales", status="in follow-up")
         assert entry.authority == "Ceredigion"
-        assert entry.since == datetime(2022, 11, 14, 9, 0, tzinfo=timezone.utc)  # 09:00 GMT (UK winter time)
+        assert entry.since == datetime(2022, 11, 14, 9, 0, tzinfo=UTC)  # 09:00 GMT (UK winter time)
         assert missed(engine, case) == ["questionnaire_part_one"]
 
     def test_publication_of_a_concern_waits_for_the_notice_to_welsh_ministers(self, make_engine):
@@ -472,6 +488,8 @@ class TestFullRuns:
         engine.fire(case, "agree_judgement", CONCERN, actor="team", at="2022-09-08T18:00")
         engine.fire(case, "inform_inspection_coordinator", actor="ri", at="2022-09-09T09:00")
         engine.fire(case, "inform_assistant_director", {"director": "assistant_director"}, actor="ri", at="2022-09-09T09:15")
-        view = engine.fire(case, "give_formal_feedback_of_concern", {"attendees": ["chief_executive", "leader", "chair_of_scrutiny"]}, actor="ri", at="2022-09-09T15:00")
+        view = engine.fire(
+            case, "give_formal_feedback_of_concern", {"attendees": ["chief_executive", "leader", "chair_of_scrutiny"]}, actor="ri", at="2022-09-09T15:00"
+        )
         # 12, 13, 14, 15, Fri 16 Sep 2022 (the bank holiday of Mon 19 Sep lies after it).
         assert view.deadlines["reporting_judgement_form"]["due_date"] == "2022-09-16"

@@ -19,8 +19,15 @@ from laworkflow import GuardFailed, InvalidData, TriggerNotAllowed
 
 OFSTED = "ofsted-laassi"
 THEMES = [
-    "corporate_strategic_leadership", "policy_and_strategy", "knowledge_of_schools", "underperforming_schools",
-    "impact_over_time", "brokering_support", "leadership_and_management", "governance", "use_of_funding",
+    "corporate_strategic_leadership",
+    "policy_and_strategy",
+    "knowledge_of_schools",
+    "underperforming_schools",
+    "impact_over_time",
+    "brokering_support",
+    "leadership_and_management",
+    "governance",
+    "use_of_funding",
 ]
 START = {"authority": "Barsetshire", "concerns": ["pupil_premium_gap", "attainment_below_national"]}
 TEAM = {"lead_inspector": "Lead HMI", "inspectors": ["HMI"]}
@@ -43,14 +50,18 @@ def phase2_on_site(engine, *, version, concern, notice, phase2, phase1_end):
     case = engine.start(OFSTED, START, version=version, actor="regional-director", at=f"{concern}T09:00")
     engine.fire(case, "give_notice", {"on_site_start": phase2, **SCHOOLS, **TEAM}, actor="ofsted", at=f"{notice}T10:00")
     engine.fire(
-        case, "record_school_evidence",
+        case,
+        "record_school_evidence",
         {"school": "Barchester Primary", "theme": "governance", "entry": "governors unaware of the LA's strategy"},
-        actor="hmi", at=f"{notice}T15:00",
+        actor="hmi",
+        at=f"{notice}T15:00",
     )
     engine.fire(
-        case, "complete_phase1",
+        case,
+        "complete_phase1",
         {"schools_inspected": SCHOOLS["schools"], "issues_raised": ["late data"], "themes_raised": ["knowledge_of_schools"]},
-        actor="lead", at=phase1_end,
+        actor="lead",
+        at=phase1_end,
     )
     engine.run_due(until=f"{phase2}T09:00")
     return case
@@ -114,8 +125,10 @@ class TestVersions:
         }
         judgement = "make_judgement" if version == 2 else "make_recommendations"
         assert set(pointing) == {
-            ("record_school_evidence", "theme"), ("record_evidence", "theme"),
-            ("complete_phase1", "themes_raised"), (judgement, "recommendation_themes"),
+            ("record_school_evidence", "theme"),
+            ("record_evidence", "theme"),
+            ("complete_phase1", "themes_raised"),
+            (judgement, "recommendation_themes"),
         }
         assert all(choices == THEMES for choices in pointing.values())
 
@@ -148,11 +161,15 @@ class TestNovember2014:
 
         engine.fire(case, "record_school_evidence", {"school": "Barchester Primary", "theme": "governance", "entry": "x"}, actor="hmi", at="2015-03-10T15:00")
         with pytest.raises(InvalidData, match="theme"):  # ¶7: only the nine themes
-            engine.fire(case, "record_school_evidence", {"school": "Barchester Primary", "theme": "ofsted_grades", "entry": "x"}, actor="hmi", at="2015-03-10T15:00")
+            engine.fire(
+                case, "record_school_evidence", {"school": "Barchester Primary", "theme": "ofsted_grades", "entry": "x"}, actor="hmi", at="2015-03-10T15:00"
+            )
         view = engine.fire(
-            case, "complete_phase1",
+            case,
+            "complete_phase1",
             {"schools_inspected": SCHOOLS["schools"], "issues_raised": ["late data"], "themes_raised": ["knowledge_of_schools"]},
-            actor="lead", at="2015-03-13T17:00",
+            actor="lead",
+            at="2015-03-13T17:00",
         )
         assert view.state == "phase1_complete"
         assert view.deadlines["phase1_normal_length"]["status"] == "met"  # ¶4: one week, met on Friday 13 March
@@ -206,8 +223,11 @@ class TestNovember2014:
         assert engine.get(case).state == "phase1_schools"  # no Phase 2 without Phase 1's issues
         assert engine.get(case).deadlines["phase1_normal_length"]["status"] == "missed"  # due Friday 13 March
         engine.fire(
-            case, "complete_phase1", {"schools_inspected": ["a"], "issues_raised": [], "themes_raised": []},
-            actor="lead", at="2015-03-17T10:00",
+            case,
+            "complete_phase1",
+            {"schools_inspected": ["a"], "issues_raised": [], "themes_raised": []},
+            actor="lead",
+            at="2015-03-17T10:00",
         )
         # Late by Mon 16, Tue 17 March = 2 working days after Friday 13 March.
         assert engine.get(case).deadlines["phase1_normal_length"]["late_by_working_days"] == 2

@@ -30,7 +30,7 @@ ALL_AREAS = {
 # The four quarterly visits of the main scenario: (scheduled and notified, first day, last day, letter sent, letter published).
 # Notice: 5 working days after each notice day is the first day (counted in each test below).
 VISITS = [
-    ("2017-01-04", "2017-01-11", "2017-01-12", "2017-02-02", None),          # first letter: not published
+    ("2017-01-04", "2017-01-11", "2017-01-12", "2017-02-02", None),  # first letter: not published
     ("2017-04-04", "2017-04-11", "2017-04-12", "2017-05-03", "2017-05-10"),
     ("2017-07-04", "2017-07-11", "2017-07-12", "2017-08-02", "2017-08-09"),
     ("2017-10-03", "2017-10-10", "2017-10-11", "2017-11-01", "2017-11-08"),
@@ -127,9 +127,11 @@ class TestMonitoringAndReinspection:
 
         # Timing ¶1: brought forward for rapid improvement, to Monday 11 December 2017 (14 months, not 24).
         view = engine.fire(
-            parent, "bring_forward_reinspection",
+            parent,
+            "bring_forward_reinspection",
             {"rapid_improvement_evidence": "visits 3 and 4 found rapid progress", "reinspection_planned_for": "2017-12-11"},
-            actor="shmi", at="2017-11-13T09:00",
+            actor="shmi",
+            at="2017-11-13T09:00",
         )
         assert view.deadlines["reinspection_brought_forward"]["due_date"] == "2017-12-11"
         view = engine.fire(parent, "decide_reinspection", actor="shmi", at="2017-11-13T10:00")  # four visits: no override needed
@@ -147,7 +149,10 @@ class TestMonitoringAndReinspection:
         # Tue 5 (1), Wed 6 (2), Thu 7 (3), Fri 8 (4), Mon 11 (5) -> first day Monday 11 December, not Tuesday 12.
         with pytest.raises(GuardFailed, match="on_site_start within"):
             engine.fire(reinspection, "give_notice", {"on_site_start": "2017-12-12", "lead_inspector": "HMI"}, actor="ofsted", at="2017-12-04T10:00")
-        assert engine.fire(reinspection, "give_notice", {"on_site_start": "2017-12-11", "lead_inspector": "HMI"}, actor="ofsted", at="2017-12-04T10:00").state == "notice_given_post_monitoring"
+        assert (
+            engine.fire(reinspection, "give_notice", {"on_site_start": "2017-12-11", "lead_inspector": "HMI"}, actor="ofsted", at="2017-12-04T10:00").state
+            == "notice_given_post_monitoring"
+        )
         engine.run_due(until="2017-12-11T09:00")
         re_view = engine.get(reinspection)
         assert re_view.state == "on_site"
@@ -161,9 +166,11 @@ class TestMonitoringAndReinspection:
 
         assert engine.fire(reinspection, "complete_fieldwork", actor="hmi", at="2017-12-22T16:00").deadlines["post_monitoring_length"]["status"] == "met"
         engine.fire(
-            reinspection, "make_judgement",
+            reinspection,
+            "make_judgement",
             {"outcome": "improved_no_longer_inadequate", "progress": "strong", "strengths": ["a"], "areas_for_improvement": ["b"]},
-            actor="hmi", at="2018-01-15T10:00",
+            actor="hmi",
+            at="2018-01-15T10:00",
         )
         re_view = engine.fire(reinspection, "send_letter", actor="ofsted", at="2018-02-02T10:00")
         assert (re_view.state, re_view.ended) == ("no_longer_inadequate", True)
@@ -264,10 +271,18 @@ class TestMonitoringAndReinspection:
         engine.run_due(until="2016-11-14T09:00")
         engine.fire(child, "complete_fieldwork", actor="hmi", at="2016-11-25T16:00")
         engine.fire(
-            child, "make_judgement",
-            {"outcome": "continues_to_be_inadequate", "progress": "slow", "strengths": [], "areas_for_improvement": ["a"],
-             "inadequate_areas": ["help_and_protection"], "all_key_areas_inadequate": False},
-            actor="hmi", at="2016-12-12T10:00",
+            child,
+            "make_judgement",
+            {
+                "outcome": "continues_to_be_inadequate",
+                "progress": "slow",
+                "strengths": [],
+                "areas_for_improvement": ["a"],
+                "inadequate_areas": ["help_and_protection"],
+                "all_key_areas_inadequate": False,
+            },
+            actor="hmi",
+            at="2016-12-12T10:00",
         )
         assert engine.fire(child, "send_letter", actor="ofsted", at="2017-01-09T10:00").state == "continues_inadequate"
         view = engine.get(parent)

@@ -18,8 +18,8 @@ of Python and of the databases.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime
 
@@ -74,4 +74,3 @@ def _moment_inside(moment: datetime) -> datetime:
 # Field types for pydantic models of typed-in values (case data, assessments): a date or an aware moment inside the range.
 Day = Annotated[date, AfterValidator(_day_inside)]
 Moment = Annotated[AwareDatetime, AfterValidator(_moment_inside)]
-

@@ -8,7 +8,7 @@ SimulatedClock. All moments are timezone-aware; days are counted in the UK.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from laworkflow.calendar.bounds import check_moment
@@ -26,14 +26,14 @@ class Clock(ABC):
 
 class SystemClock(Clock):
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SimulatedClock(Clock):
     """A clock that only moves when told to, and never backwards."""
 
     def __init__(self, start: datetime | date | str | None = None):
-        self._now = aware(start) if start is not None else datetime.now(timezone.utc)
+        self._now = aware(start) if start is not None else datetime.now(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -52,7 +52,7 @@ def start_of_day(day: date) -> datetime:
 
 def day_over_at(day: date) -> datetime:
     """When a UK day is over: the next UK midnight, in UTC (a deadline due that day is missed from then)."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=LONDON).astimezone(timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=LONDON).astimezone(UTC)
 
 
 def uk_date(moment: datetime) -> date:
@@ -71,9 +71,7 @@ def aware(value: datetime | date | str) -> datetime:
         try:
             value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
-            raise BadTime(
-                f"cannot read {text!r} as a date or time; use ISO 8601, e.g. 2013-06-14 or 2013-06-14T09:00:00+01:00"
-            ) from None
+            raise BadTime(f"cannot read {text!r} as a date or time; use ISO 8601, e.g. 2013-06-14 or 2013-06-14T09:00:00+01:00") from None
     if isinstance(value, datetime):
         return check_moment(value if value.tzinfo is not None else value.replace(tzinfo=LONDON))
     if isinstance(value, date):

@@ -16,8 +16,8 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-from laworkflow.calendar.working_days import WorkingCalendar
 from laworkflow.calendar.bounds import RANGE_TEXT
+from laworkflow.calendar.working_days import WorkingCalendar
 from laworkflow.errors import DurationError, OutOfRange
 
 Unit = Literal["working_days", "days", "weeks", "months"]
@@ -32,10 +32,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "months": ("month", "months"),
 }
 
-DURATION_FORMS = (
-    "'<N> working days', '<N> days', '<N> weeks' or '<N> months' "
-    "(N written in digits, singular allowed: '1 working day', '1 month')"
-)
+DURATION_FORMS = "'<N> working days', '<N> days', '<N> weeks' or '<N> months' (N written in digits, singular allowed: '1 working day', '1 month')"
 DUE_FORMS = (
     "'<duration>' (from when it is armed), '<duration> after <field>', "
     "'<duration> before <field>' or 'on <field>', "
@@ -43,9 +40,7 @@ DUE_FORMS = (
 )
 
 # [0-9], not \d: \d also accepts digits from other scripts.
-_DURATION_RE = re.compile(
-    r"([0-9]+)\s+(working\s+days?|days?|weeks?|months?)", re.IGNORECASE
-)
+_DURATION_RE = re.compile(r"([0-9]+)\s+(working\s+days?|days?|weeks?|months?)", re.IGNORECASE)
 _FIELD_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _ON_RE = re.compile(r"on\s+(\S+)", re.IGNORECASE)
 _ANCHORED_RE = re.compile(r"(.*?)\s+(after|before)(?:\s+(\S+))?", re.IGNORECASE)
@@ -73,16 +68,13 @@ class Duration:
 
     def __post_init__(self) -> None:
         if type(self.amount) is not int or self.amount < 0:
-            raise DurationError(
-                f"duration amount must be a whole number >= 0, got {self.amount!r}"
-            )
+            raise DurationError(f"duration amount must be a whole number >= 0, got {self.amount!r}")
         if self.unit not in _UNITS:
             valid = ", ".join(repr(u) for u in _UNITS)
             raise DurationError(f"unknown duration unit {self.unit!r}: expected one of {valid}")
         if self.amount > _LONGEST[self.unit]:
             raise DurationError(
-                f"duration {self.amount} {self.unit.replace('_', ' ')} is longer than any process runs "
-                f"(at most {_LONGEST[self.unit]}, about 50 years)"
+                f"duration {self.amount} {self.unit.replace('_', ' ')} is longer than any process runs (at most {_LONGEST[self.unit]}, about 50 years)"
             )
 
     def _shift(self, d: date, sign: int, calendar: WorkingCalendar) -> date:
@@ -130,18 +122,12 @@ class DueRule:
 
     def __post_init__(self) -> None:
         if self.direction not in ("after", "before"):
-            raise DurationError(
-                f"due rule direction must be 'after' or 'before', got {self.direction!r}"
-            )
+            raise DurationError(f"due rule direction must be 'after' or 'before', got {self.direction!r}")
         if self.anchor is None:
             if self.direction == "before":
-                raise DurationError(
-                    "a due rule counting 'before' needs an anchor date field to count back from"
-                )
+                raise DurationError("a due rule counting 'before' needs an anchor date field to count back from")
         elif not isinstance(self.anchor, str) or not _FIELD_RE.fullmatch(self.anchor):
-            raise DurationError(
-                f"due rule anchor {self.anchor!r} is not a field name: expected [a-z_][a-z0-9_]*"
-            )
+            raise DurationError(f"due rule anchor {self.anchor!r} is not a field name: expected [a-z_][a-z0-9_]*")
 
     def resolve(self, anchor_date: date, calendar: WorkingCalendar) -> date:
         if self.direction == "after":

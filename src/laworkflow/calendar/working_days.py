@@ -55,16 +55,10 @@ class WorkingCalendar:
         # years over and over.
         cached = self._by_year.get(year)
         if cached is None:
-            raw = holidays.country_holidays(
-                "GB", subdiv=self._subdivision, observed=True, years=year
-            )
+            raw = holidays.country_holidays("GB", subdiv=self._subdivision, observed=True, years=year)
             # A holiday that falls on a weekend is replaced by its substitute
             # day; the weekend date itself is not a bank holiday.
-            cached = {
-                day: name
-                for day, name in sorted(raw.items())
-                if day.year == year and day.weekday() < 5
-            }
+            cached = {day: name for day, name in sorted(raw.items()) if day.year == year and day.weekday() < 5}
             self._by_year[year] = cached
         return cached
 
@@ -97,7 +91,7 @@ class WorkingCalendar:
         return count
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _calendar(nation: str) -> WorkingCalendar:
     return WorkingCalendar(nation)
 

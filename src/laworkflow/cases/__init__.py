@@ -1,6 +1,6 @@
 """The domain: the Case aggregate, its events and hash chain, and the views queries answer with."""
 
-from laworkflow.cases import topics as _topics  # registers the topics of stores written before the relayout
+from laworkflow.cases import topics as _topics  # noqa: F401  registers the topics of stores written before the relayout
 from laworkflow.cases.case import GENESIS, SYSTEM_ACTOR, Case, event_digest, stored_digest
 from laworkflow.cases.views import (
     AllowedTrigger,

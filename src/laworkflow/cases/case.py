@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,10 +23,10 @@ from eventsourcing.utils import get_topic
 
 from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
 from laworkflow.calendar.clock import day_over_at, start_of_day, uk_date
-from laworkflow.definitions.model import START, Transition
-from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 from laworkflow.definitions.guards import GuardContext
 from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
+from laworkflow.definitions.model import START, Transition
+from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -34,7 +34,7 @@ SYSTEM_ACTOR = "system"
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, (date, UUID)):
         return str(value) if isinstance(value, UUID) else value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__} canonically")
@@ -58,7 +58,7 @@ def stored_digest(event: Any) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _inside(day: date, says: str) -> date:
@@ -318,9 +318,7 @@ class Case(Aggregate):
         self._record_plan(plan)
         return len(plan.events)
 
-    def react(
-        self, workflow: CompiledWorkflow, reaction: Any, data: dict[str, Any], *, child_id: UUID, child_version: int, at: datetime
-    ) -> Transition | None:
+    def react(self, workflow: CompiledWorkflow, reaction: Any, data: dict[str, Any], *, child_id: UUID, child_version: int, at: datetime) -> Transition | None:
         """Fire the parent's trigger for a child's progress, once per child event; a refusal is recorded, not raised."""
         if f"{child_id}:{child_version}" in self.reported:
             return None
@@ -461,8 +459,15 @@ class _Plan:
                 lead = self.workflow.duration(deadline.remind_before, self.parameters)
                 remind_on = _inside(lead.before(date.fromisoformat(due_date), self.workflow.calendar), f"the reminder of {what} would fall on").isoformat()
             self.add(
-                "DeadlineSet", at, actor, deadline_id=deadline.id, due_date=due_date, met_by=" or ".join(deadline.met_by),
-                target_date=target, earliest_date=earliest, remind_on=remind_on,
+                "DeadlineSet",
+                at,
+                actor,
+                deadline_id=deadline.id,
+                due_date=due_date,
+                met_by=" or ".join(deadline.met_by),
+                target_date=target,
+                earliest_date=earliest,
+                remind_on=remind_on,
             )
             self.deadlines[deadline.id] = {"due_date": due_date, "status": "pending", "earliest_date": earliest}
 

@@ -1,16 +1,16 @@
 """The command-line face, `laworkflow`: one module per command group, shared helpers in `support`."""
 
-from laworkflow.cli.root import app, main
+from laworkflow.cli import cases as _cases  # noqa: F401
 
 # Each module adds its commands to `app` when imported; HELP_ORDER below keeps `laworkflow --help` as it was.
-from laworkflow.cli import definitions as _definitions  # noqa: E402,F401
-from laworkflow.cli import cases as _cases  # noqa: E402,F401
-from laworkflow.cli import queries as _queries  # noqa: E402,F401
-from laworkflow.cli import simulate as _simulate  # noqa: E402,F401
-from laworkflow.cli import serve as _serve  # noqa: E402,F401
-from laworkflow.cli.keys import keys_app  # noqa: E402
-from laworkflow.cli.quarantine import quarantine_app  # noqa: E402
-from laworkflow.cli.risk import risk_app  # noqa: E402
+from laworkflow.cli import definitions as _definitions  # noqa: F401
+from laworkflow.cli import queries as _queries  # noqa: F401
+from laworkflow.cli import serve as _serve  # noqa: F401
+from laworkflow.cli import simulate as _simulate  # noqa: F401
+from laworkflow.cli.keys import keys_app
+from laworkflow.cli.quarantine import quarantine_app
+from laworkflow.cli.risk import risk_app
+from laworkflow.cli.root import app, main
 
 HELP_ORDER = ["start", "fire", "show", "history", "allowed", "due", "register", "upcoming", "simulate", "serve", "verify", "demo"]
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
-from laworkflow.simulation import demo as demo_module
-from laworkflow.cli.root import app
-from laworkflow.cli.support import case_text, command_data, parse_params, ActorOption, AtOption, JsonFlag, case_id_of, emit, engine_for, refusals
 from laworkflow.calendar.clock import LONDON
-
+from laworkflow.cli.root import app
+from laworkflow.cli.support import ActorOption, AtOption, JsonFlag, case_id_of, case_text, command_data, emit, engine_for, parse_params, refusals
+from laworkflow.simulation import demo as demo_module
 
 
 @app.command()
@@ -90,8 +88,6 @@ def allowed(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
         triggers = [t.to_dict() for t in engine.allowed_triggers(case_id)]
     text = "\n".join(f"{t['trigger']} -> {t['to']}  data: {', '.join(t['data']) or '-'}" for t in triggers)
     emit(as_json, {"case_id": str(case_id), "state": state, "triggers": triggers}, text or "(none: the case has ended)")
-
-
 
 
 @app.command()

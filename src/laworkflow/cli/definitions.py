@@ -10,10 +10,10 @@ import typer
 
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, catalog_of, emit, refusals
-from laworkflow.definitions.model import json_schema
 from laworkflow.definitions.diagram import mermaid
-from laworkflow.errors import DefinitionError, InvalidData
 from laworkflow.definitions.loader import load_file
+from laworkflow.definitions.model import json_schema
+from laworkflow.errors import DefinitionError, InvalidData
 
 definitions_app = typer.Typer(no_args_is_help=True, help="Workflow definitions: list, show, validate, diagram.")
 app.add_typer(definitions_app, name="definitions")

@@ -24,9 +24,6 @@ from laworkflow.keys import ROLES, Keys
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API: issue, revoke, list (only digests are stored).")
 
 
-
-
-
 @keys_app.command("issue")
 @refusals
 def issue(
@@ -71,8 +68,7 @@ def list_keys(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with engine_for(ctx) as engine:
         entries = Keys(engine).list()
     text = "\n".join(
-        f"{k['name']:<28} {k['role']:<10} issued {k['issued_at'].astimezone(LONDON):%Y-%m-%d %H:%M}{'  revoked' if k['revoked'] else ''}"
-        for k in entries
+        f"{k['name']:<28} {k['role']:<10} issued {k['issued_at'].astimezone(LONDON):%Y-%m-%d %H:%M}{'  revoked' if k['revoked'] else ''}" for k in entries
     )
     emit(as_json, {"keys": entries}, text or "no keys")
 

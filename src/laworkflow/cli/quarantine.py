@@ -19,9 +19,9 @@ from typing import Annotated
 
 import typer
 
-from laworkflow.cli.support import JsonFlag, emit, engine_for, refusals
 from laworkflow.calendar.clock import LONDON
 from laworkflow.cases.views import QuarantinedItem
+from laworkflow.cli.support import JsonFlag, emit, engine_for, refusals
 
 quarantine_app = typer.Typer(no_args_is_help=True, help="What the timer index set aside rather than stop for: list, release.")
 

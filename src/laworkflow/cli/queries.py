@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from laworkflow.calendar.bounds import EARLIEST_DAY, LATEST_DAY, RANGE_TEXT, check_moment
+from laworkflow.calendar.clock import SystemClock, aware
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, emit, engine_for, refusals
-from laworkflow.calendar.clock import SystemClock, aware
 from laworkflow.errors import OutOfRange
 
 MAX_WEEKS = (LATEST_DAY - EARLIEST_DAY).days // 7 + 1  # more than this from any day leaves the range

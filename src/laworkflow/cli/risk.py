@@ -10,16 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from laworkflow.cli.support import ActorOption, JsonFlag, emit, engine_for, refusals
 from pydantic import ValidationError
 
+from laworkflow.cli.support import ActorOption, JsonFlag, emit, engine_for, refusals
 from laworkflow.errors import InvalidData
 
 risk_app = typer.Typer(no_args_is_help=True, help="Risk triggers: termly RAG assessments per authority, concerns, inspections.")
-
-
-
 
 
 def _outcome_text(outcome: dict[str, Any]) -> str:

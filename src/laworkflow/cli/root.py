@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from laworkflow.definitions.catalog import WORKFLOWS_ENV
 from laworkflow.cli.support import DEFAULT_MAX_DATA_BYTES, GUARDS_ENV, MAX_DATA_ENV, App, Settings, load_guards
+from laworkflow.definitions.catalog import WORKFLOWS_ENV
 from laworkflow.errors import LaworkflowError
 from laworkflow.logs import LOG_ENV, configure
 from laworkflow.store import STORE_ENV
@@ -25,11 +25,23 @@ app = App(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=F
 @app.callback()
 def main(
     ctx: typer.Context,
-    store: Annotated[str | None, typer.Option("--store", envvar=STORE_ENV, help="memory:, an SQLite file path or sqlite:///FILE, or postgresql://… (default ./laworkflow.sqlite).")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", envvar=STORE_ENV, help="memory:, an SQLite file path or sqlite:///FILE, or postgresql://… (default ./laworkflow.sqlite)."),
+    ] = None,
     workflows: Annotated[Path | None, typer.Option("--workflows", envvar=WORKFLOWS_ENV, help="Folder of workflow YAML files (default ./workflows).")] = None,
     log_level: Annotated[str | None, typer.Option("--log-level", envvar=LOG_ENV, help="debug, info, warning (default), error.")] = None,
-    guards: Annotated[list[str] | None, typer.Option("--guards", envvar=GUARDS_ENV, help="Import this module of named guards (laworkflow.register_guard) before loading definitions; repeatable, or comma-separated in $LAWORKFLOW_GUARDS. Entry points of group laworkflow.guards are always loaded.")] = None,
-    max_data_bytes: Annotated[int, typer.Option("--max-data-bytes", envvar=MAX_DATA_ENV, min=1, help="Largest --data (text or @FILE) accepted, in bytes.")] = DEFAULT_MAX_DATA_BYTES,
+    guards: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--guards",
+            envvar=GUARDS_ENV,
+            help="Import this module of named guards (laworkflow.register_guard) before loading definitions; repeatable, or comma-separated in $LAWORKFLOW_GUARDS. Entry points of group laworkflow.guards are always loaded.",
+        ),
+    ] = None,
+    max_data_bytes: Annotated[
+        int, typer.Option("--max-data-bytes", envvar=MAX_DATA_ENV, min=1, help="Largest --data (text or @FILE) accepted, in bytes.")
+    ] = DEFAULT_MAX_DATA_BYTES,
 ) -> None:
     configure(log_level)
     try:
@@ -38,7 +50,6 @@ def main(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     ctx.obj = Settings(store, workflows, max_data_bytes)
-
 
 
 __all__ = ["app", "main"]

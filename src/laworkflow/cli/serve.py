@@ -22,7 +22,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of the HTTP API.")] = 8000,
     http: Annotated[bool, typer.Option("--http/--no-http", help="Serve the HTTP API beside the scheduler.")] = True,
     poll: Annotated[float, typer.Option("--poll", min=0.05, help="Seconds between looks at the index for work others armed.")] = 5.0,
-    webhook: Annotated[list[str] | None, typer.Option("--webhook", help="POST every notification (timer fired, deadline missed or approaching) here as JSON; repeatable.")] = None,
+    webhook: Annotated[
+        list[str] | None, typer.Option("--webhook", help="POST every notification (timer fired, deadline missed or approaching) here as JSON; repeatable.")
+    ] = None,
 ) -> None:
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
     from laworkflow.service.process import serve as run_service

@@ -7,15 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from laworkflow.simulation import demo as demo_module
 from laworkflow.calendar.bounds import LATEST_MOMENT
-from laworkflow.cli.root import app
-from laworkflow.cli.support import case_text, JsonFlag, emit, engine_for, refusals
 from laworkflow.calendar.clock import LONDON, SimulatedClock, SystemClock, aware
+from laworkflow.cli.root import app
+from laworkflow.cli.support import JsonFlag, case_text, emit, engine_for, refusals
 from laworkflow.engine import Engine
 from laworkflow.errors import BadTime, InvalidData
-from laworkflow.store import chosen, is_persistent, masked
+from laworkflow.simulation import demo as demo_module
 from laworkflow.simulation.whatif import copy_to_memory
+from laworkflow.store import chosen, is_persistent, masked
 
 FOREVER = LATEST_MOMENT  # `simulate --all` runs to the last moment the engine accepts
 MAX_SIMULATED = 1_000_000  # bounds `simulate --all` should a workflow re-arm timers for ever
@@ -27,11 +27,21 @@ def simulate(
     ctx: typer.Context,
     until: Annotated[str | None, typer.Option("--until", help="Run the simulated clock to this date or time.")] = None,
     run_all: Annotated[bool, typer.Option("--all", help="Run through every pending timer and deadline.")] = False,
-    national: Annotated[bool, typer.Option("--national", help="Run all 22 Welsh and 152 English authorities through --years of process with seeded random outcomes.")] = False,
+    national: Annotated[
+        bool, typer.Option("--national", help="Run all 22 Welsh and 152 English authorities through --years of process with seeded random outcomes.")
+    ] = False,
     years: Annotated[int, typer.Option("--years", min=1, max=50, help="With --national: how many years.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="With --national: the random seed (same seed, same story).")] = 1,
-    what_if: Annotated[bool, typer.Option("--what-if", help="Run on an in-memory copy of the store and print what would happen; the store is left untouched.")] = False,
-    allow_future: Annotated[bool, typer.Option("--allow-future", help="On a persistent store, record timers fired and deadlines missed after now (the next real command on those cases must then be dated after them).")] = False,
+    what_if: Annotated[
+        bool, typer.Option("--what-if", help="Run on an in-memory copy of the store and print what would happen; the store is left untouched.")
+    ] = False,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future",
+            help="On a persistent store, record timers fired and deadlines missed after now (the next real command on those cases must then be dated after them).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Move a simulated clock forward, firing timers and recording missed deadlines in due order.
@@ -148,8 +158,6 @@ def _national(ctx: typer.Context, years: int, seed: int, as_json: bool, guard: _
     if what_if:
         lines.append(f"what-if: run on a copy; nothing was written to {masked(chosen(ctx.obj.store))}")
     emit(as_json, {**summary, "what_if": what_if} if what_if else summary, "\n".join(lines))
-
-
 
 
 @app.command()

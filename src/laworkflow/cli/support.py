@@ -36,13 +36,13 @@ try:  # Typer vendors Click from 0.2x; older Typers use Click itself
 except ImportError:  # pragma: no cover
     from click.exceptions import NoArgsIsHelpError
 
-from laworkflow.definitions.catalog import Catalog
 from laworkflow.calendar.clock import Clock
+from laworkflow.cases.views import jsonable
+from laworkflow.definitions.catalog import Catalog
 from laworkflow.engine import Engine
 from laworkflow.errors import InvalidData, LaworkflowError, UnknownCase
 from laworkflow.logs import get_logger
 from laworkflow.store import masked, store_env, store_errors
-from laworkflow.cases.views import jsonable
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
 AtOption = Annotated[str | None, typer.Option("--at", help="When it takes effect (ISO date or time); default now.")]
@@ -186,7 +186,7 @@ def read_data(raw: str | None, limit: int = DEFAULT_MAX_DATA_BYTES, what: str = 
     if raw.startswith("@"):
         name = raw[1:]
         try:
-            with open(name, "rb") as handle:  # noqa: PTH123
+            with open(name, "rb") as handle:
                 body = handle.read(limit + 1)  # bounded even for a file that grows, or a device such as /dev/zero
         except OSError as error:
             raise InvalidData(f"cannot read data file {name!r}: {error.strerror}") from None

@@ -9,16 +9,16 @@ started on it is refused rather than silently applied to them.
 from __future__ import annotations
 
 import os
-from datetime import date
 from collections.abc import Iterable
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from laworkflow.definitions.model import Definition
-from laworkflow.errors import DefinitionError, Problem, UnknownDefinition
 from laworkflow.definitions.guards import GuardRegistry, default_guards
 from laworkflow.definitions.loader import load_file
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
+from laworkflow.definitions.model import Definition
+from laworkflow.errors import DefinitionError, Problem, UnknownDefinition
 
 WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
 
@@ -79,7 +79,7 @@ class Catalog:
                 definitions.append(load_file(path, guards))
             except DefinitionError as error:
                 problems.extend(error.problems)
-            except Exception as error:  # noqa: BLE001 - defence in depth, see above
+            except Exception as error:
                 problems.append(Problem(str(path), "", f"cannot be loaded: {error.__class__.__name__}: {error}"))
         if problems:
             raise DefinitionError(problems)
@@ -90,7 +90,13 @@ class Catalog:
         found, d = [], workflow.definition
         for index, transition in enumerate(d.transitions):
             if transition.starts and transition.starts.workflow not in self.ids():
-                found.append(Problem(d.key, f"transitions[{index}].starts.workflow", f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}"))
+                found.append(
+                    Problem(
+                        d.key,
+                        f"transitions[{index}].starts.workflow",
+                        f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}",
+                    )
+                )
         for index, reaction in enumerate(d.reactions):
             where = f"reactions[{index}]"
             if reaction.child not in self.ids():
@@ -100,7 +106,8 @@ class Catalog:
                 states, fields = child.definition.states, child.definition.fields()
                 found += [
                     Problem(d.key, f"{where}.reaches", f"{child.key} has no state {state!r}; states: {', '.join(states)}")
-                    for state in reaction.reaches if state not in states
+                    for state in reaction.reaches
+                    if state not in states
                 ]
                 found += [
                     Problem(d.key, f"{where}.data.{key}", f"copies {value!r}, but {child.key} has no field {value[1:]!r}")
@@ -131,9 +138,7 @@ class Catalog:
         if version is None:
             version = versions[-1]
         if version not in versions:
-            raise UnknownDefinition(
-                f"workflow {definition_id!r} has no version {version}; versions: {', '.join(map(str, versions))}"
-            )
+            raise UnknownDefinition(f"workflow {definition_id!r} has no version {version}; versions: {', '.join(map(str, versions))}")
         return self._compiled[(definition_id, version)]
 
     def pinned(self, definition_id: str, version: int, content_hash: str) -> CompiledWorkflow:

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from laworkflow.calendar.bounds import LATEST_DAY, within
+from laworkflow.calendar.durations import parse_duration
 from laworkflow.calendar.working_days import WorkingCalendar
 from laworkflow.definitions.model import Condition
-from laworkflow.calendar.durations import parse_duration
 from laworkflow.errors import OutOfRange
 
 

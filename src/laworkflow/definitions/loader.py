@@ -31,10 +31,10 @@ from typing import Any, NoReturn
 import yaml
 from pydantic import ValidationError
 
-from laworkflow.definitions.model import Definition
-from laworkflow.errors import DefinitionError, Problem
 from laworkflow.definitions.guards import GuardRegistry, default_guards
+from laworkflow.definitions.model import Definition
 from laworkflow.definitions.validation import check_definition
+from laworkflow.errors import DefinitionError, Problem
 
 Path_ = tuple[str | int, ...]
 
@@ -45,8 +45,10 @@ MAX_DEPTH = 64
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
 _OTHER_ENCODINGS = [  # UTF-32 first: its little-endian mark starts with UTF-16's
-    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
 ]
 
 
@@ -107,12 +109,9 @@ class _Loader(yaml.SafeLoader):
 # `=` alone is YAML 1.1's "value" key, which nothing constructs; it is plain text here.
 _DROPPED = {f"{_TAG}bool", f"{_TAG}timestamp", f"{_TAG}value"}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED] for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    f"{_TAG}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_Loader.add_implicit_resolver(f"{_TAG}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _refuse(message: str, node: yaml.Node) -> NoReturn:
@@ -152,9 +151,7 @@ def _construct(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_,
                 _refuse("a key must be plain text or a number, not a mapping or a list", key_node)
             key = _scalar(loader, key_node)
             if key in result:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = _construct(loader, value_node, (*path, key), lines)
         return result
@@ -216,10 +213,7 @@ def load_text(text: str, file: str = "<string>", guards: GuardRegistry = default
             path = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
             problems.append(Problem(file, _format(path), item["msg"], _line_of(path, lines)))
         raise DefinitionError(problems) from None
-    found = [
-        Problem(file, _format(path), message, _line_of(path, lines))
-        for path, message in check_definition(definition, guards)
-    ]
+    found = [Problem(file, _format(path), message, _line_of(path, lines)) for path, message in check_definition(definition, guards)]
     if found:
         raise DefinitionError(found)
     return definition
@@ -236,6 +230,7 @@ def load_file(path: str | Path, guards: GuardRegistry = default_guards) -> Defin
 
 def read_text(path: Path) -> str:
     """The text of a definition file: a regular file of at most MAX_BYTES, in UTF-8."""
+
     def refuse(message: str, line: int | None = None) -> DefinitionError:
         return DefinitionError([Problem(str(path), "", message, line)])
 

@@ -17,11 +17,11 @@ from transitions import Machine
 from transitions.core import EventData
 
 from laworkflow.calendar.bounds import Day, Moment, check_day
-from laworkflow.calendar.working_days import WorkingCalendar, calendar_for
-from laworkflow.definitions.model import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
 from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
-from laworkflow.errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
+from laworkflow.calendar.working_days import WorkingCalendar, calendar_for
 from laworkflow.definitions.guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
+from laworkflow.definitions.model import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
+from laworkflow.errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
 
 _SCALARS: dict[str, Any] = {
     "string": str,
@@ -136,8 +136,14 @@ class CompiledWorkflow:
         """One line of `definitions list`, on the CLI and over HTTP alike."""
         d = self.definition
         return {
-            "id": d.id, "version": d.version, "title": d.title, "inspectorate": d.inspectorate, "calendar": d.calendar,
-            "content_hash": self.content_hash, "states": len(d.states), "transitions": len(d.transitions),
+            "id": d.id,
+            "version": d.version,
+            "title": d.title,
+            "inspectorate": d.inspectorate,
+            "calendar": d.calendar,
+            "content_hash": self.content_hash,
+            "states": len(d.states),
+            "transitions": len(d.transitions),
         }
 
     def is_terminal(self, state: str) -> bool:
@@ -156,9 +162,7 @@ class CompiledWorkflow:
         values = {name: p.value for name, p in self.definition.parameters.items()}
         unknown = set(overrides or {}) - set(values)
         if unknown:
-            raise InvalidData(
-                f"unknown parameter(s) {', '.join(sorted(unknown))}; parameters: {', '.join(sorted(values)) or '(none)'}"
-            )
+            raise InvalidData(f"unknown parameter(s) {', '.join(sorted(unknown))}; parameters: {', '.join(sorted(values)) or '(none)'}")
         for name, value in (overrides or {}).items():
             values[name] = _parameter_value(name, values[name], value)
         return values

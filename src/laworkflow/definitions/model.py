@@ -33,9 +33,7 @@ class Citation(Strict):
 
     source: Name
     para: str = Field(min_length=1, description="Paragraph number(s) or section heading, e.g. '42' or '13-15'.")
-    choice: str | None = Field(
-        default=None, description="Where the source is ambiguous, the reading chosen and why."
-    )
+    choice: str | None = Field(default=None, description="Where the source is ambiguous, the reading chosen and why.")
 
 
 class Source(Strict):
@@ -65,8 +63,20 @@ class DataField(Strict):
 
 
 Op = Literal[
-    "eq", "ne", "in", "not_in", "contains", "not_contains",
-    "gt", "ge", "lt", "le", "present", "min_items", "max_items", "within",
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "contains",
+    "not_contains",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "present",
+    "min_items",
+    "max_items",
+    "within",
 ]
 
 
@@ -111,18 +121,16 @@ class Transition(Strict):
     description: str = ""
     data: dict[Name, DataField] = Field(default_factory=dict)
     guards: list[Guard] = Field(default_factory=list)
-    starts: "ChildSpec | None" = None
-    increments: list[Name] = Field(
-        default_factory=list, description="Integer fields this transition adds one to (a missing field counts as 0)."
-    )
+    starts: ChildSpec | None = None
+    increments: list[Name] = Field(default_factory=list, description="Integer fields this transition adds one to (a missing field counts as 0).")
     weight: float = Field(
-        default=1.0, gt=0,
+        default=1.0,
+        gt=0,
         description="How often a simulation takes this transition, relative to the others from the same state; no effect on real cases.",
     )
     cites: Citation
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
 
     def target(self, source: str) -> str:
         return self.to if self.to is not None else source
@@ -180,7 +188,6 @@ class Deadline(Strict):
     cites: Citation
 
 
-
 class Reaction(Strict):
     """How a parent case responds when a child case it started reaches a state.
 
@@ -195,7 +202,6 @@ class Reaction(Strict):
     data: dict[Name, Any] = Field(default_factory=dict, description="Trigger data: '=field' copies the child's field, anything else is a literal.")
     description: str = ""
     cites: Citation
-
 
 
 class Definition(Strict):

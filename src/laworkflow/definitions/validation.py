@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from laworkflow.definitions.model import START, Condition, Definition, NamedGuard
 from laworkflow.calendar.durations import parse_due, parse_duration
-from laworkflow.errors import DurationError
 from laworkflow.definitions.guards import GuardRegistry
+from laworkflow.definitions.model import START, Condition, Definition, NamedGuard
+from laworkflow.errors import DurationError
 
 Found = Iterator[tuple[tuple[str | int, ...], str]]
 
@@ -99,9 +99,12 @@ def _ambiguity(d: Definition, _: GuardRegistry) -> Found:
     for (trigger, source), indexes in by_edge.items():
         if len(indexes) > 1 and not all(d.transitions[i].guards for i in indexes):
             where = ", ".join(f"transitions[{i}]" for i in indexes)
-            yield ("transitions", indexes[-1]), (
-                f"ambiguous trigger {trigger!r} from state {source!r} ({where}): "
-                "when a trigger leaves one state more than once, every such transition needs a guard"
+            yield (
+                ("transitions", indexes[-1]),
+                (
+                    f"ambiguous trigger {trigger!r} from state {source!r} ({where}): "
+                    "when a trigger leaves one state more than once, every such transition needs a guard"
+                ),
             )
 
 
@@ -123,9 +126,7 @@ def _data_fields(d: Definition, _: GuardRegistry) -> Found:
             fields = d.fields()
             for key, value in t.starts.data.items():
                 if isinstance(value, str) and value.startswith("=") and value[1:] not in fields:
-                    yield ("transitions", i, "starts", "data", key), (
-                        f"copies unknown field {value[1:]!r}; fields: {_known(fields)}"
-                    )
+                    yield ("transitions", i, "starts", "data", key), (f"copies unknown field {value[1:]!r}; fields: {_known(fields)}")
 
 
 def _guards(d: Definition, guards: GuardRegistry) -> Found:
@@ -135,9 +136,7 @@ def _guards(d: Definition, guards: GuardRegistry) -> Found:
             path = ("transitions", i, "guards", j)
             if isinstance(guard, NamedGuard):
                 if guard.function not in guards:
-                    yield (*path, "function"), (
-                        f"unknown guard function {guard.function!r}; registered: {_known(guards)}"
-                    )
+                    yield (*path, "function"), (f"unknown guard function {guard.function!r}; registered: {_known(guards)}")
                 continue
             yield from _condition(d, guard, fields, path)
 
@@ -205,9 +204,9 @@ def _timers(d: Definition, _: GuardRegistry) -> Found:
         if timer.state not in d.states:
             yield ("timers", i, "state"), f"unknown state {timer.state!r}; states: {_known(d.states)}"
         elif timer.fires not in triggers_from[timer.state]:
-            yield ("timers", i, "fires"), (
-                f"timer fires {timer.fires!r}, which is not allowed in the state that arms it "
-                f"({timer.state!r} allows: {_known(triggers_from[timer.state])})"
+            yield (
+                ("timers", i, "fires"),
+                (f"timer fires {timer.fires!r}, which is not allowed in the state that arms it ({timer.state!r} allows: {_known(triggers_from[timer.state])})"),
             )
         yield from _due_rule(d, timer.due, ("timers", i, "due"))
 

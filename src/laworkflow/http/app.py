@@ -103,7 +103,7 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The server's factory: the store in $LAWORKFLOW_STORE, the workflows in $LAWORKFLOW_WORKFLOWS, logging from $LAWORKFLOW_LOG.
 
-        uvicorn --factory laworkflow.api:app_from_env --host 127.0.0.1 --port 8000
+    uvicorn --factory laworkflow.api:app_from_env --host 127.0.0.1 --port 8000
     """
     import os
 

@@ -7,14 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from laworkflow.logs import get_logger
 from laworkflow.errors import LaworkflowError
-
 from laworkflow.http.errors import envelope, utf8_text
+from laworkflow.logs import get_logger
 
 log = get_logger("laworkflow.api")
 MAX_BODY_ENV = "LAWORKFLOW_MAX_BODY_BYTES"

@@ -86,9 +86,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def unreadable(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": [str(part) for part in item.get("loc", ())], "msg": problem(item)} for item in error.errors()
-        ]
+        details = [{"loc": [str(part) for part in item.get("loc", ())], "msg": problem(item)} for item in error.errors()]
         message = "; ".join(f"{'.'.join(d['loc']) or 'request'}: {d['msg']}" for d in details) or "the request cannot be read"
         return envelope(422, "invalid_request", message, details=details)
 

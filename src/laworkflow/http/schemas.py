@@ -7,10 +7,9 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from laworkflow.calendar.clock import aware
+from laworkflow.cases.views import DueKind
 from laworkflow.definitions.model import Definition
 from laworkflow.keys import NAME_PATTERN
-from laworkflow.cases.views import DueKind
-
 
 Moment = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 Day = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]

@@ -61,9 +61,7 @@ class AuthorityRegister(Projection):
         return [
             row
             for row in self.rows.values()
-            if row.status is not None and not row.ended
-            and (nation is None or row.nation == nation.lower())
-            and (status is None or row.status == status)
+            if row.status is not None and not row.ended and (nation is None or row.nation == nation.lower()) and (status is None or row.status == status)
         ]
 
     def cases_of(self, authority: str) -> list[UUID]:

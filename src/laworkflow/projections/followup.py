@@ -63,9 +63,7 @@ class ChildFollower(Projection):
             parent_workflow = self.catalog.get(parent_id_workflow, parent_version)
             for reaction in parent_workflow.reactions_to.get(child[0], []):
                 if event.target in reaction.reaches:
-                    self.pending.append(
-                        PendingReaction(parent_id, event.originator_id, event.originator_version, reaction, event.effective_at)
-                    )
+                    self.pending.append(PendingReaction(parent_id, event.originator_id, event.originator_version, reaction, event.effective_at))
 
     def take(self) -> list[PendingReaction]:
         taken, self.pending = self.pending, []

@@ -28,30 +28,51 @@ def notification_for(event: Any, workflow: str, position: int) -> dict[str, Any]
         kind, name, extra = "reaction_refused", event.reaction, {"child_id": event.child_id, "outcome": event.outcome}
     else:
         return None
-    return jsonable({
-        "id": f"{kind}:{event.originator_id}:{name}:{position}",
-        "kind": kind, "case_id": event.originator_id, "workflow": workflow, "name": name,
-        "effective_at": event.effective_at, **extra,
-    })
+    return jsonable(
+        {
+            "id": f"{kind}:{event.originator_id}:{name}:{position}",
+            "kind": kind,
+            "case_id": event.originator_id,
+            "workflow": workflow,
+            "name": name,
+            "effective_at": event.effective_at,
+            **extra,
+        }
+    )
 
 
 def reminder_notification(item: Any) -> dict[str, Any]:
     """A deadline is approaching: the reminder item of the timer index has fallen due."""
-    return jsonable({
-        "id": f"deadline_approaching:{item.case_id}:{item.name}:{item.due_at.date().isoformat()}",
-        "kind": "deadline_approaching", "case_id": item.case_id, "workflow": item.workflow, "name": item.name,
-        "detail": item.detail, "remind_at": item.due_at,
-    })
+    return jsonable(
+        {
+            "id": f"deadline_approaching:{item.case_id}:{item.name}:{item.due_at.date().isoformat()}",
+            "kind": "deadline_approaching",
+            "case_id": item.case_id,
+            "workflow": item.workflow,
+            "name": item.name,
+            "detail": item.detail,
+            "remind_at": item.due_at,
+        }
+    )
 
 
 def quarantine_notification(entry: Any) -> dict[str, Any]:
     """The timer index set something aside (a QuarantinedItem): someone must look, fix and release it."""
-    return jsonable({
-        "id": f"item_quarantined:{entry.id}:{entry.quarantined_at.isoformat()}",
-        "kind": "item_quarantined", "case_id": entry.case_id, "workflow": entry.workflow, "name": entry.name,
-        "quarantine_id": entry.id, "source": entry.source, "item_kind": entry.kind, "position": entry.position,
-        "error": entry.error, "quarantined_at": entry.quarantined_at,
-    })
+    return jsonable(
+        {
+            "id": f"item_quarantined:{entry.id}:{entry.quarantined_at.isoformat()}",
+            "kind": "item_quarantined",
+            "case_id": entry.case_id,
+            "workflow": entry.workflow,
+            "name": entry.name,
+            "quarantine_id": entry.id,
+            "source": entry.source,
+            "item_kind": entry.kind,
+            "position": entry.position,
+            "error": entry.error,
+            "quarantined_at": entry.quarantined_at,
+        }
+    )
 
 
 __all__ = ["notification_for", "quarantine_notification", "reminder_notification"]

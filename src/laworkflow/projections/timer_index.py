@@ -10,15 +10,15 @@ checked) raises OutOfRange from `effects`, and the stores set that event aside.
 from __future__ import annotations
 
 import heapq
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from laworkflow.calendar.bounds import check_day, check_moment
-from laworkflow.cases.case import Case
 from laworkflow.calendar.clock import day_over_at, start_of_day
-from laworkflow.projections.follower import Projection
+from laworkflow.cases.case import Case
 from laworkflow.cases.views import DueItem, DueKind
+from laworkflow.projections.follower import Projection
 
 
 def deadline_passes_at(due_date: str) -> datetime:
@@ -67,7 +67,7 @@ class DueIndex(Projection):
             puts = [DueItem(deadline_passes_at(event.due_date), "deadline", case_id, event.deadline_id, workflow, detail)]
             if event.remind_on is not None:
                 remind_on = check_day(date.fromisoformat(event.remind_on), "the reminder's date")
-                puts.append(DueItem(start_of_day(remind_on).astimezone(timezone.utc), "reminder", case_id, event.deadline_id, workflow, detail))
+                puts.append(DueItem(start_of_day(remind_on).astimezone(UTC), "reminder", case_id, event.deadline_id, workflow, detail))
             return puts, []
         if isinstance(event, (Case.DeadlineMissed, Case.DeadlineMet, Case.DeadlineWithdrawn)):
             return [], [(case_id, "deadline", event.deadline_id), (case_id, "reminder", event.deadline_id)]

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from laworkflow.risk.criteria import CRITERION_IDS, AlreadyAssessed, RiskAssessment, term_key
 from laworkflow.risk.authorities import AuthorityRef, authority_id
+from laworkflow.risk.criteria import CRITERION_IDS, AlreadyAssessed, RiskAssessment, term_key
 
 
 class Authority(Aggregate):
@@ -47,8 +47,12 @@ class Authority(Aggregate):
 
         def change(self, authority: Authority) -> None:
             entry = {
-                "term": self.term, "criteria": list(self.criteria), "reason": self.reason, "case_id": self.case_id,
-                "actor": self.actor, "effective_at": self.effective_at,
+                "term": self.term,
+                "criteria": list(self.criteria),
+                "reason": self.reason,
+                "case_id": self.case_id,
+                "actor": self.actor,
+                "effective_at": self.effective_at,
             }
             authority.concerns = [*authority.concerns, entry]
 
@@ -78,8 +82,13 @@ class Authority(Aggregate):
 
     def raise_concern(self, term: str, criteria: list[str], reason: str, case_id: UUID | None, *, actor: str, at: datetime) -> None:
         self.trigger_event(
-            self.ConcernRaised, term=term, criteria=list(criteria), reason=reason,
-            case_id=str(case_id) if case_id else None, actor=actor, effective_at=at,
+            self.ConcernRaised,
+            term=term,
+            criteria=list(criteria),
+            reason=reason,
+            case_id=str(case_id) if case_id else None,
+            actor=actor,
+            effective_at=at,
         )
 
     def terms(self) -> list[str]:

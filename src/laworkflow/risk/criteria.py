@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from laworkflow.calendar.bounds import Day
 from laworkflow.errors import InvalidData, LaworkflowError, Problem
 
-
 SEED_FRAMEWORK = "000_2d0a1f759528b76a.txt"  # Ofsted LAASSI framework, May 2013 (130040)
 SEED_OXFORDSHIRE = "002_20ef7c825cf54e5b.txt"  # Oxfordshire report to Education Scrutiny, April 2015
 DEFAULT_WORKFLOW = "ofsted-laassi"
@@ -46,9 +45,24 @@ def _criterion(id: str, row: int, bullet: str | None, text: str) -> Criterion:
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    _criterion("good_school_access_below_national", 1, "1", "The proportion of children attending a good or better school, PRU or alternative provision is lower than nationally"),
-    _criterion("schools_causing_concern_above_average", 2, "2", "A higher than average number of schools in an Ofsted category of concern, and/or such schools not improving rapidly"),
-    _criterion("not_good_schools_above_average", 3, "3", "A higher than average proportion of schools not judged good (good or outstanding lower than the national average)"),
+    _criterion(
+        "good_school_access_below_national",
+        1,
+        "1",
+        "The proportion of children attending a good or better school, PRU or alternative provision is lower than nationally",
+    ),
+    _criterion(
+        "schools_causing_concern_above_average",
+        2,
+        "2",
+        "A higher than average number of schools in an Ofsted category of concern, and/or such schools not improving rapidly",
+    ),
+    _criterion(
+        "not_good_schools_above_average",
+        3,
+        "3",
+        "A higher than average proportion of schools not judged good (good or outstanding lower than the national average)",
+    ),
     _criterion("attainment_below_national", 4, "4", "Attainment lower than nationally and/or a weak trend of improvement"),
     _criterion("progress_below_national", 5, "5", "Rates of progress, relative to starting points, lower than nationally and/or a weak trend of improvement"),
     # Not in the 2013 framework: the pupil-premium gap came with the 2014 revisions (seed 002, para 1, 5).
@@ -89,6 +103,7 @@ def term_of(day: date) -> str:
     """The term a day falls in: January-March spring, April-August summer, September-December autumn (a choice)."""
     season = "spring" if day.month <= 3 else "summer" if day.month <= 8 else "autumn"
     return f"{day.year}-{season}"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -164,6 +179,7 @@ class ConcernRule(_Strict):
             reason = f"no concern by the rule ({self.describe()}): {len(reds)} red, {len(flagged)} amber or worse"
             return Verdict(False, criteria, reason)
         return Verdict(True, criteria, f"{' and '.join(why)}; rule: {self.describe()}")
+
 
 class AssessmentDataError(InvalidData):
     """Assessment data (CSV or JSON) was rejected; carries every problem found, each with its line."""

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import re
-from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from pydantic import ValidationError
 
 from laworkflow.calendar.bounds import RANGE_TEXT, within
 from laworkflow.errors import InvalidData, Problem
-
-from laworkflow.risk.criteria import BY_ID, CRITERION_IDS, TERM_PATTERN, AssessmentDataError, CriterionRating, RiskAssessment, UnknownAuthority
 from laworkflow.risk.authorities import AuthorityIndex, AuthorityRef
+from laworkflow.risk.criteria import BY_ID, CRITERION_IDS, TERM_PATTERN, AssessmentDataError, CriterionRating, RiskAssessment, UnknownAuthority
 
 
 def _pydantic_problems(error: ValidationError, source: str, line: int | None, where: str) -> list[Problem]:
@@ -75,7 +73,7 @@ def parse_csv(text: str, source: str = "<csv>", *, authorities: AuthorityIndex |
         if len(raw) != len(header):
             problems.append(Problem(source, f"row {rows}", f"{len(raw)} field(s), expected {len(header)} ({','.join(header)})", line))
             continue
-        row = {name: cell.strip() for name, cell in zip(header, raw)}
+        row = {name: cell.strip() for name, cell in zip(header, raw, strict=True)}
         where, before = f"row {rows}", len(problems)
         ref = _check_authority(index, row["authority"], source, line, where, problems) if row["authority"] else None
         day = _iso_date(row["assessed_on"])

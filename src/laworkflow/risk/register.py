@@ -41,17 +41,16 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from pydantic import ValidationError
 
-from laworkflow.cases.case import Case
 from laworkflow.calendar.clock import aware, uk_date
+from laworkflow.cases.case import Case
+from laworkflow.cases.views import View
 from laworkflow.errors import InvalidData, UnknownDefinition
 from laworkflow.logs import get_logger
-from laworkflow.store import save_or_conflict
-from laworkflow.cases.views import View
-
-from laworkflow.risk.criteria import CRITERION_IDS, DEFAULT_WORKFLOW, OTHER_CONCERN, SOS, AssessmentDataError, ConcernRule, RiskAssessment, term_of
 from laworkflow.risk.authorities import AuthorityIndex, AuthorityRef, authority_id
-from laworkflow.risk.files import _pydantic_problems
 from laworkflow.risk.authority import Authority
+from laworkflow.risk.criteria import CRITERION_IDS, DEFAULT_WORKFLOW, OTHER_CONCERN, SOS, AssessmentDataError, ConcernRule, RiskAssessment, term_of
+from laworkflow.risk.files import _pydantic_problems
+from laworkflow.store import save_or_conflict
 
 log = get_logger("laworkflow.risk")
 
@@ -100,6 +99,7 @@ def _trend(latest: dict[str, Any] | None, previous: dict[str, Any] | None) -> di
         found[criterion] = {"rag": now["rag"], "reported": now["trend"], "previous_rag": before, "since_previous": movement}
     return found
 
+
 class RiskRegister:
     """Termly assessments, the concern rule and the inspections it starts, on an Engine's event store."""
 
@@ -144,8 +144,14 @@ class RiskRegister:
 
         outcomes = self.engine.retrying(attempt)
         for outcome in outcomes:
-            log.info("risk.assessed", authority=outcome.authority, term=outcome.term, concern=outcome.concern,
-                     case_id=str(outcome.case_id) if outcome.case_id else None, actor=actor)
+            log.info(
+                "risk.assessed",
+                authority=outcome.authority,
+                term=outcome.term,
+                concern=outcome.concern,
+                case_id=str(outcome.case_id) if outcome.case_id else None,
+                actor=actor,
+            )
         return outcomes
 
     def request_by_secretary_of_state(

@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 
 from laworkflow.logs import get_logger
-from laworkflow.cases.views import jsonable
 
 log = get_logger("laworkflow.notify")
 BACKOFF_FIRST = timedelta(seconds=2)

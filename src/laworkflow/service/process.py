@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
-from laworkflow.logs import get_logger
 from laworkflow.engine import Engine
+from laworkflow.logs import get_logger
 from laworkflow.service.notify import LogSink, WebhookSink
 from laworkflow.service.scheduler import Scheduler
-from laworkflow.startup import open_engine, where
+from laworkflow.startup import where
 
 log = get_logger("laworkflow.service")
 
@@ -35,9 +34,7 @@ def readiness(scheduler: Scheduler, thread: threading.Thread) -> Callable[[], bo
     return lambda: thread.is_alive() and scheduler.healthy()
 
 
-def serve(
-    engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0, webhooks: list[str] | None = None
-) -> int:
+def serve(engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0, webhooks: list[str] | None = None) -> int:
     """Run until SIGTERM or SIGINT, then stop in order; returns how many due items were handled.
 
     The caller owns the engine and closes it after this returns.
@@ -49,6 +46,7 @@ def serve(
     if http:
         _serve_http(engine, scheduler, lock, host=host, port=port)
     else:
+
         def stop(signum: int, frame: Any) -> None:
             scheduler.stop()
 

@@ -18,17 +18,17 @@ loop is running and its last pass went through, for a readiness check.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from laworkflow.calendar.bounds import LATEST_MOMENT
+from laworkflow.cases.views import DueItem
 from laworkflow.engine import Engine
 from laworkflow.errors import ConcurrentChange
 from laworkflow.logs import get_logger
 from laworkflow.service.notify import LogSink, Sink, deliver_pending
-from laworkflow.cases.views import DueItem
 
 log = get_logger("laworkflow.scheduler")
 FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.calendar.bounds`
@@ -57,7 +57,7 @@ class Scheduler:
         self.errors = 0  # passes of the loop that raised
         self.last_error: str | None = None
         self._running = False
-        self._alarm = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=timezone.utc)
+        self._alarm = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
 
     def tick(self) -> int:
         """Catch the index up with the log, then handle every item due now (a batch at a time).

@@ -12,8 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.calendar.clock import LONDON
-from laworkflow.engine import Engine
 from laworkflow.cases.views import HistoryEntry
+from laworkflow.engine import Engine
 
 WORKFLOW = "ofsted-laassi"
 START = "2013-06-03T09:00:00+01:00"
@@ -27,7 +27,17 @@ STEPS: list[tuple[str, str, dict[str, Any], str]] = [
     ("2013-06-13T17:00", "record_evidence", {"notebook": "summary", "entry": "Emerging judgement: challenge to schools is weak"}, "lead-hmi"),
     ("2013-06-14T12:00", "give_feedback", {"strengths": ["early years"], "weaknesses": ["challenge to underperforming schools"]}, "lead-hmi"),
     ("2013-06-14T17:00", "leave_site", {}, "lead-hmi"),
-    ("2013-06-28T10:00", "make_judgement", {"effective": False, "strengths": ["early years"], "weaknesses": ["challenge to underperforming schools"], "recommendations": ["Intervene earlier in schools causing concern"]}, "ofsted-qa"),
+    (
+        "2013-06-28T10:00",
+        "make_judgement",
+        {
+            "effective": False,
+            "strengths": ["early years"],
+            "weaknesses": ["challenge to underperforming schools"],
+            "recommendations": ["Intervene earlier in schools causing concern"],
+        },
+        "ofsted-qa",
+    ),
     ("2013-07-03T10:00", "receive_factual_accuracy_comments", {"comments": "Two dates corrected"}, "norfolk"),
     ("2013-07-12T10:00", "send_letter", {"recipients": RECIPIENTS}, "ofsted"),
     ("2013-07-18T10:00", "publish_letter", {}, "ofsted"),

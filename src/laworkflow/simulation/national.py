@@ -168,7 +168,11 @@ class NationalSimulation:
             if not options:
                 break
             option = self.random.choices(options, weights=[o.weight for o in options])[0]
-            data = {name: self._value(DataField(**spec), moment.date()) for name, spec in option.data.items() if spec.get("required", True) or self.random.random() < 0.5}
+            data = {
+                name: self._value(DataField(**spec), moment.date())
+                for name, spec in option.data.items()
+                if spec.get("required", True) or self.random.random() < 0.5
+            }
             try:
                 self.engine.fire(case_id, option.trigger, data, actor="national-simulation", at=max(moment, aware(view.last_effective_at)))
                 self.commands += 1

@@ -33,8 +33,7 @@ def copy_to_memory(source: Engine, *, clock: Clock | None = None) -> Engine:
     """A fresh in-memory engine on the same catalog holding every event of `source`, in the same order."""
     copy = Engine(source.catalog, clock=clock, env=store_env("memory:"))
     for notifications in pages(source.recorder, 0, _BATCH):
-        copy.recorder.insert_events([
-            StoredEvent(originator_id=_uuid(n.originator_id), originator_version=n.originator_version, topic=n.topic, state=n.state)
-            for n in notifications
-        ])
+        copy.recorder.insert_events(
+            [StoredEvent(originator_id=_uuid(n.originator_id), originator_version=n.originator_version, topic=n.topic, state=n.state) for n in notifications]
+        )
     return copy

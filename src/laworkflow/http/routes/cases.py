@@ -12,9 +12,12 @@ from laworkflow.http.schemas import AllowedOut, CaseOut, FireTrigger, HistoryOut
 router = APIRouter(route_class=StrictJSONRoute)
 
 
-
 @router.post(
-    "/v1/cases", status_code=201, response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
+    "/v1/cases",
+    status_code=201,
+    response_model=CaseOut,
+    response_model_exclude_unset=True,
+    tags=["cases"],
     responses=responses(401, 403, 404, 409, 413, 422),
 )
 def start_case(principal: Writer, service: Service, body: StartCase, response: Response) -> dict[str, Any]:
@@ -23,8 +26,12 @@ def start_case(principal: Writer, service: Service, body: StartCase, response: R
 
     def run() -> dict[str, Any]:
         cid = engine.start(
-            body.workflow, body.data, version=body.version, actor=principal.name,
-            at=body.at, parameters=dict(body.parameters),  # type: ignore[arg-type]  # `at` is a datetime once validated
+            body.workflow,
+            body.data,
+            version=body.version,
+            actor=principal.name,
+            at=body.at,
+            parameters=dict(body.parameters),  # type: ignore[arg-type]  # `at` is a datetime once validated
         )
         return engine.get(cid).to_dict()
 
@@ -64,7 +71,10 @@ def case_allowed(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
 
 
 @router.post(
-    "/v1/cases/{case}/fire", response_model=CaseOut, response_model_exclude_unset=True, tags=["cases"],
+    "/v1/cases/{case}/fire",
+    response_model=CaseOut,
+    response_model_exclude_unset=True,
+    tags=["cases"],
     responses=responses(401, 403, 404, 409, 413, 422),
 )
 def fire(principal: Writer, service: Service, case: CaseId, body: FireTrigger) -> dict[str, Any]:

@@ -12,16 +12,10 @@ from laworkflow.http.schemas import DefinitionDetail, DefinitionList
 router = APIRouter(route_class=StrictJSONRoute)
 
 
-
 @router.get("/v1/definitions", response_model=DefinitionList, tags=["definitions"], responses=responses(401, 403))
 def list_definitions(_: Reader, service: Service) -> dict[str, Any]:
     """Every workflow and version the engine knows."""
-    return {
-        "definitions": [
-            w.summary()
-            for w in service.engine.catalog
-        ]
-    }
+    return {"definitions": [w.summary() for w in service.engine.catalog]}
 
 
 @router.get("/v1/definitions/{definition_id}", response_model=DefinitionDetail, tags=["definitions"], responses=CASE_ERRORS)

@@ -13,7 +13,6 @@ from laworkflow.http.schemas import IssuedKey, IssueKey, KeyInfo, KeyList
 router = APIRouter(route_class=StrictJSONRoute)
 
 
-
 @router.get("/v1/keys", response_model=KeyList, tags=["keys"], responses=responses(401, 403))
 def list_keys(_: Admin, service: Service) -> dict[str, Any]:
     """Every key ever issued: name, role, when, revoked or not (never the key)."""

@@ -21,7 +21,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get(
-    "/readyz", response_model=HealthOut, tags=["probes"],
+    "/readyz",
+    response_model=HealthOut,
+    tags=["probes"],
     summary="The event store answers and, in `serve`, the scheduler runs (no key needed).",
     responses={503: {"model": ErrorResponse, "description": "The event store cannot be read, or the scheduler has stopped."}},
 )

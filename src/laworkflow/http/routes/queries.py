@@ -14,7 +14,6 @@ from laworkflow.http.schemas import DueOut, MomentIn, RegisterOut, UpcomingOut, 
 router = APIRouter(route_class=StrictJSONRoute)
 
 
-
 @router.get("/v1/due", response_model=DueOut, tags=["queries"], responses=READ_ERRORS)
 def due(
     _: Reader,

@@ -26,9 +26,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from laworkflow.errors import NotQuarantined
 from laworkflow.cases.views import DueItem, QuarantinedItem
-
+from laworkflow.errors import NotQuarantined
 
 TRACKING = "due-index"
 

@@ -7,14 +7,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from laworkflow.projections.timer_index import DueIndex
-from laworkflow.errors import NotQuarantined
-from laworkflow.projections.notifications import notification_for, quarantine_notification
 from laworkflow.cases.views import DueItem, QuarantinedItem
-
+from laworkflow.errors import NotQuarantined
 from laworkflow.projections.backends.base import TRACKING, DueStore
 from laworkflow.projections.follower import pages
-from laworkflow.projections.quarantine import logged, event_entry, item_entry, item_entry_id
+from laworkflow.projections.notifications import notification_for, quarantine_notification
+from laworkflow.projections.quarantine import event_entry, item_entry, item_entry_id, logged
+from laworkflow.projections.timer_index import DueIndex
 
 _BATCH = 2000  # notifications folded per transaction: fewer round trips when rebuilding
 
@@ -117,7 +116,8 @@ class MemoryDueStore(DueStore):
     @contextmanager
     def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
         pending = [
-            (n["id"], n["payload"], n["attempts"]) for n in self.notifications.values()
+            (n["id"], n["payload"], n["attempts"])
+            for n in self.notifications.values()
             if n["delivered_at"] is None and (n["next_at"] is None or n["next_at"] <= now)
         ]
         yield pending[:limit]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.views import DueItem
-
 from laworkflow.projections.backends.base import TRACKING
 from laworkflow.projections.backends.sql import QUARANTINE_TABLE, SQLDueStore
 
@@ -54,7 +53,7 @@ class PostgresDueStore(SQLDueStore):
             yield cursor
 
     def _moment(self, moment: datetime) -> Any:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
 
     def _values(self, item: DueItem) -> tuple[Any, ...]:
         return (item.case_id, item.kind, item.name, item.due_at, item.workflow, item.detail)
@@ -67,9 +66,8 @@ class PostgresDueStore(SQLDueStore):
         """Rows due by `before` that no other node holds; held until the block ends, then dropped."""
         with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
             cursor.execute(
-                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= %s "
-                "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
-                (before.astimezone(timezone.utc), limit),
+                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED",
+                (before.astimezone(UTC), limit),
             )
             items = self._readable(cursor, cursor.fetchall())
             yield items
@@ -80,7 +78,7 @@ class PostgresDueStore(SQLDueStore):
     def claim_notifications(self, now: datetime, limit: int) -> Iterator[list[tuple[str, dict[str, Any], int]]]:
         """Notifications no other node is sending, held until the block ends."""
         with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
-            cursor.execute(self._pending_sql.replace("?", "%s") + " FOR UPDATE SKIP LOCKED", (now.astimezone(timezone.utc), limit))
+            cursor.execute(self._pending_sql.replace("?", "%s") + " FOR UPDATE SKIP LOCKED", (now.astimezone(UTC), limit))
             yield [(r[0], json.loads(r[1]), r[2]) for r in cursor.fetchall()]
 
     def close(self) -> None:

@@ -7,17 +7,16 @@ import threading
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from laworkflow.projections.timer_index import DueIndex, Key
-from laworkflow.errors import NotQuarantined
-from laworkflow.projections.notifications import notification_for, quarantine_notification
 from laworkflow.cases.views import DueItem, QuarantinedItem
-
+from laworkflow.errors import NotQuarantined
 from laworkflow.projections.backends.base import TRACKING, DueStore
-from laworkflow.projections.quarantine import logged, event_entry, item_entry, item_entry_id, error_text, set_aside_at
+from laworkflow.projections.notifications import notification_for, quarantine_notification
+from laworkflow.projections.quarantine import error_text, event_entry, item_entry, item_entry_id, logged, set_aside_at
+from laworkflow.projections.timer_index import DueIndex, Key
 
 # Moments as fixed-width UTC text on every backend: an entry must be writable whatever went wrong with its item.
 QUARANTINE_TABLE = (
@@ -38,14 +37,14 @@ def _stamp(moment: datetime) -> str:
     The year is padded by hand: strftime's %Y writes year 1 as "1" on glibc, which
     neither sorts with the others nor reads back.
     """
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"
 
 
 def _item(row: Any) -> DueItem:
     case_id, kind, name, due_at, workflow, detail = row
     moment = due_at if isinstance(due_at, datetime) else datetime.fromisoformat(due_at)
-    return DueItem(moment.astimezone(timezone.utc), kind, UUID(str(case_id)), name, workflow, detail)
+    return DueItem(moment.astimezone(UTC), kind, UUID(str(case_id)), name, workflow, detail)
 
 
 def _uuid_or_none(value: Any) -> UUID | None:
@@ -58,9 +57,18 @@ def _uuid_or_none(value: Any) -> UUID | None:
 def _entry(row: Any) -> QuarantinedItem:
     entry_id, source, case_id, kind, name, error, at, position, version, due_at, workflow, detail = row
     return QuarantinedItem(
-        id=entry_id, source=source, case_id=_uuid_or_none(case_id) if case_id else None, kind=kind, name=name, error=error,
-        quarantined_at=datetime.fromisoformat(at), position=position, version=version,
-        due_at=datetime.fromisoformat(due_at) if due_at else None, workflow=workflow, detail=detail,
+        id=entry_id,
+        source=source,
+        case_id=_uuid_or_none(case_id) if case_id else None,
+        kind=kind,
+        name=name,
+        error=error,
+        quarantined_at=datetime.fromisoformat(at),
+        position=position,
+        version=version,
+        due_at=datetime.fromisoformat(due_at) if due_at else None,
+        workflow=workflow,
+        detail=detail,
     )
 
 
@@ -198,7 +206,9 @@ class SQLDueStore(DueStore):
         with self._lock, self._transaction() as cursor:
             while True:
                 cursor.execute(
-                    self._sql("SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? ORDER BY due_at, kind, case_id, name LIMIT 1"),
+                    self._sql(
+                        "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? ORDER BY due_at, kind, case_id, name LIMIT 1"
+                    ),
                     (self._moment(before),),
                 )
                 row = cursor.fetchone()
@@ -217,11 +227,22 @@ class SQLDueStore(DueStore):
             except Exception as error:
                 case_id, kind, name, due_at, workflow, detail = row
                 unreadable.append((case_id, kind, name))
-                set_aside.append(logged(QuarantinedItem(
-                    id=item_entry_id((case_id, kind, name)), source="item", case_id=_uuid_or_none(case_id), kind=str(kind),
-                    name=str(name), error=error_text(error), quarantined_at=set_aside_at(), version=1, workflow=str(workflow),
-                    detail=f"{detail} (stored due_at {due_at!r})",
-                )))
+                set_aside.append(
+                    logged(
+                        QuarantinedItem(
+                            id=item_entry_id((case_id, kind, name)),
+                            source="item",
+                            case_id=_uuid_or_none(case_id),
+                            kind=str(kind),
+                            name=str(name),
+                            error=error_text(error),
+                            quarantined_at=set_aside_at(),
+                            version=1,
+                            workflow=str(workflow),
+                            detail=f"{detail} (stored due_at {due_at!r})",
+                        )
+                    )
+                )
         if set_aside:
             cursor.executemany(self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"), unreadable)
             self._insert_quarantine(cursor, set_aside)
@@ -245,8 +266,18 @@ class SQLDueStore(DueStore):
             ),
             [
                 (
-                    e.id, e.source, str(e.case_id) if e.case_id else None, e.kind, e.name, e.error, _stamp(e.quarantined_at),
-                    e.position, e.version, _stamp(e.due_at) if e.due_at else None, e.workflow, e.detail,
+                    e.id,
+                    e.source,
+                    str(e.case_id) if e.case_id else None,
+                    e.kind,
+                    e.name,
+                    e.error,
+                    _stamp(e.quarantined_at),
+                    e.position,
+                    e.version,
+                    _stamp(e.due_at) if e.due_at else None,
+                    e.workflow,
+                    e.detail,
                 )
                 for e in entries
             ],
@@ -340,16 +371,14 @@ class SQLDueStore(DueStore):
             )
 
     _pending_sql = (
-        "SELECT id, payload, attempts FROM lw_outbox WHERE delivered_at IS NULL "
-        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?"
+        "SELECT id, payload, attempts FROM lw_outbox WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?"
     )
 
     def outbox(self) -> list[dict[str, Any]]:
         with self._lock, self._transaction() as cursor:
             cursor.execute("SELECT id, payload, attempts, next_attempt_at, delivered_at, last_error FROM lw_outbox ORDER BY id")
             return [
-                {"id": r[0], "payload": json.loads(r[1]), "attempts": r[2], "next_at": r[3], "delivered_at": r[4], "error": r[5]}
-                for r in cursor.fetchall()
+                {"id": r[0], "payload": json.loads(r[1]), "attempts": r[2], "next_at": r[3], "delivered_at": r[4], "error": r[5]} for r in cursor.fetchall()
             ]
 
     _upsert_case = "INSERT INTO lw_cases (case_id, workflow) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING"

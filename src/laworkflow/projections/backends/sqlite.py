@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from laworkflow.cases.views import DueItem
-
 from laworkflow.projections.backends.sql import QUARANTINE_TABLE, SQLDueStore, _stamp
 
 
@@ -57,8 +56,7 @@ class SQLiteDueStore(SQLDueStore):
         """One node per SQLite file: nothing to lock against (firing is idempotent anyway); handled rows are dropped at the end."""
         with self._lock, self._transaction() as cursor:
             cursor.execute(
-                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? "
-                "ORDER BY due_at, kind, case_id, name LIMIT ?",
+                "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? ORDER BY due_at, kind, case_id, name LIMIT ?",
                 (_stamp(before), limit),
             )
             items = self._readable(cursor, cursor.fetchall())
