@@ -25,9 +25,10 @@ from laworkflow.cases.views import AllowedTrigger, CaseCheck, CaseView, DueItem,
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
+from laworkflow.definitions.model import Condition
 from laworkflow.errors import ConcurrentChange, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.logs import get_logger
-from laworkflow.projections.authority_register import AuthorityRegister
+from laworkflow.projections.authority_register import AuthorityRegister, CaseRow
 from laworkflow.projections.backends import DueStore, due_store_for
 from laworkflow.projections.follower import Follower
 from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
@@ -210,6 +211,7 @@ class Engine(Application[UUID]):
 
     def get(self, case_id: UUID | str, *, as_of: datetime | str | None = None) -> CaseView:
         """The case now, or as it stood at `as_of` (events that took effect by then)."""
+        case: Case | None
         if as_of is None:
             case, _ = self._load(case_id)
             return self._view(case)
@@ -248,7 +250,7 @@ class Engine(Application[UUID]):
                         trigger=trigger,
                         to=transition.target(case.state),
                         data={k: v.model_dump(exclude_defaults=True) for k, v in transition.data.items()},
-                        guards=[describe(g) if hasattr(g, "op") else f"{g.function}()" for g in transition.guards],
+                        guards=[describe(g) if isinstance(g, Condition) else f"{g.function}()" for g in transition.guards],
                         cites=f"{transition.cites.source} {transition.cites.para}",
                         weight=transition.weight,
                     )
@@ -305,8 +307,10 @@ class Engine(Application[UUID]):
             nation = calendar_for(nation).nation
         self._catch_up()
         self._register_follower.follow(self.recorder, self.mapper)
-        grouped: dict[tuple[str, str], list[Any]] = {}
+        grouped: dict[tuple[str, str], list[CaseRow]] = {}
         for row in self._register.listed(nation, status):
+            if row.status is None:  # listed() returns only rows with a status label
+                continue
             grouped.setdefault((row.authority, row.status), []).append(row)
         entries = []
         pending = self.due_store.due()
@@ -401,6 +405,8 @@ class Engine(Application[UUID]):
 
     def _describe(self, case_id: UUID) -> tuple[str, int, UUID | None]:
         started = next(iter(self.events.get(case_id, lte=1)))
+        if not isinstance(started, Case.Started):
+            raise UnknownCase(f"no case {case_id} (its first event is a {type(started).__name__})")
         return started.definition_id, started.definition_version, UUID(started.parent_id) if started.parent_id else None
 
     def follow_up(self) -> None:
@@ -454,7 +460,7 @@ class Engine(Application[UUID]):
     def _react(self, job: PendingReaction) -> None:
         def attempt() -> None:
             parent, workflow = self._load(job.parent_id)
-            child = self.repository.get(job.child_id, version=job.child_version)
+            child: Case = self.repository.get(job.child_id, version=job.child_version)
             transition = parent.react(
                 workflow,
                 job.reaction,
@@ -464,6 +470,7 @@ class Engine(Application[UUID]):
                 at=job.effective_at,
             )
             if parent.pending_events:
+                assert parent.effective_at is not None  # set by the event react() just recorded
                 self._save(parent, *self._spawn(parent, transition, f"child:{job.child_id}", parent.effective_at))
                 log.info("case.reacted", case_id=str(parent.id), workflow=parent.key, child_id=str(job.child_id), reaction=job.reaction.id, state=parent.state)
 

@@ -235,7 +235,7 @@ class Keys:
 
     def _ring(self) -> KeyRing | None:
         try:
-            ring = self.engine.repository.get(KEYRING_ID)
+            ring: object = self.engine.repository.get(KEYRING_ID)
         except AggregateNotFoundError:
             return None
         if not isinstance(ring, KeyRing):

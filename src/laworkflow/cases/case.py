@@ -95,15 +95,15 @@ class Case(Aggregate):
         definition_version: int
         definition_hash: str
         state: str
-        data: dict
-        parameters: dict
+        data: dict[str, Any]
+        parameters: dict[str, Any]
         parent_id: str | None
 
     class Transitioned(Event):
         trigger: str
         source: str
         target: str
-        data: dict
+        data: dict[str, Any]
 
         def change(self, case: Case) -> None:
             case.state = self.target
@@ -142,7 +142,7 @@ class Case(Aggregate):
         remind_on: str | None
 
         def change(self, case: Case) -> None:
-            entry = {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"}
+            entry: dict[str, str | None] = {"due_date": self.due_date, "met_by": self.met_by, "status": "pending"}
             if self.earliest_date or self.target_date:
                 entry.update(earliest_date=self.earliest_date, target_date=self.target_date)
             case.deadlines = {**case.deadlines, self.deadline_id: entry}
@@ -199,8 +199,8 @@ class Case(Aggregate):
         definition_version: int,
         definition_hash: str,
         state: str,
-        data: dict,
-        parameters: dict,
+        data: dict[str, Any],
+        parameters: dict[str, Any],
         parent_id: str | None,
     ) -> None:
         self.definition_id = definition_id
@@ -236,6 +236,7 @@ class Case(Aggregate):
         values = workflow.parameters(parameters)
         at = _when(at)
         timestamp = cls.Started.create_timestamp()
+        state = workflow.definition.initial
         fields = {
             "originator_topic": get_topic(cls),
             "originator_id": case_id,
@@ -247,13 +248,13 @@ class Case(Aggregate):
             "definition_id": workflow.definition.id,
             "definition_version": workflow.definition.version,
             "definition_hash": workflow.content_hash,
-            "state": workflow.definition.initial,
+            "state": state,
             "data": payload,
             "parameters": values,
             "parent_id": parent_id,
         }
-        plan = _Plan(workflow, state=fields["state"], data=payload, parameters=values)
-        plan.enter_state(fields["state"], at, actor)
+        plan = _Plan(workflow, state=state, data=payload, parameters=values)
+        plan.enter_state(state, at, actor)
         plan.set_deadlines(START, at, actor)
         fields["digest"] = event_digest(cls.Started.__qualname__, fields)
         case = cls._create(

@@ -29,15 +29,21 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, View):
         return value.to_dict()
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return jsonable_dict(value)
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
 
 
+def jsonable_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    """`jsonable` of a dict, typed as the dict it stays: keys as text, values made JSON-ready."""
+    return {str(k): jsonable(v) for k, v in value.items()}
+
+
 class View:
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})  # type: ignore[arg-type]
+        # View itself is no dataclass, but every view is one.
+        return jsonable_dict({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def assess(
     with engine_for(ctx) as engine:
         outcomes = RiskRegister(engine).assess_all(assessments, rule=rule, actor=actor, start_inspection=start_inspections, workflow=workflow)
     rows = [o.to_dict() for o in outcomes]
-    document = {
+    document: dict[str, Any] = {
         "file": str(file),
         "rule": {**rule.model_dump(), "description": rule.describe()},
         "assessments": rows,

@@ -117,7 +117,7 @@ def _run_due(engine: Engine, limit: datetime | None) -> tuple[list[dict[str, Any
     engine.clock = SimulatedClock(min(start, limit) if limit else start)
     engine.run_due(until=limit or FOREVER, on_fire=record, max_items=MAX_SIMULATED)
     if limit:
-        engine.clock.advance_to(limit)  # type: ignore[attr-defined]
+        engine.clock.advance_to(limit)
     return handled, engine.clock.now()
 
 

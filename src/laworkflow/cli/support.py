@@ -32,9 +32,9 @@ import typer
 from typer.exceptions import Abort, TyperException
 
 try:  # Typer vendors Click from 0.2x; older Typers use Click itself
-    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import NoArgsIsHelpError
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]  # older Typers raise Click's own classes
 
 from laworkflow.calendar.clock import Clock
 from laworkflow.cases.views import jsonable
@@ -125,7 +125,7 @@ class App(typer.Typer):
             error.show()
             return 2
         except TyperException as error:  # usage: a bad option, a value out of its range, a missing argument
-            where = f" (see {error.ctx.command_path} --help)" if getattr(error, "ctx", None) is not None else ""
+            where = f" (see {error.ctx.command_path} --help)" if isinstance(error, UsageError) and error.ctx is not None else ""
             return _fail(f"{one_line(error.format_message())}{where}")
         except Abort:
             return _fail("aborted")

@@ -9,7 +9,7 @@ started on it is refused rather than silently applied to them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -119,7 +119,7 @@ class Catalog:
     def ids(self) -> list[str]:
         return sorted({key[0] for key in self._compiled})
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[CompiledWorkflow]:
         return iter(sorted(self._compiled.values(), key=lambda w: (w.definition.id, w.definition.version)))
 
     def get(self, definition_id: str, version: int | None = None, *, on: date | None = None) -> CompiledWorkflow:

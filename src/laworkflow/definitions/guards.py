@@ -108,9 +108,9 @@ def check_condition(condition: Condition, context: GuardContext) -> bool:
     if op == "present":
         return (actual is not None) == (expected is not False)
     if op == "eq":
-        return actual == expected
+        return bool(actual == expected)  # bool for mypy (Any == Any is Any); the data's values already give one
     if op == "ne":
-        return actual != expected
+        return bool(actual != expected)
     if op == "in":
         return actual in (expected or [])
     if op == "not_in":

@@ -55,7 +55,7 @@ _OTHER_ENCODINGS = [  # UTF-32 first: its little-endian mark starts with UTF-16'
 class _Refused(yaml.MarkedYAMLError):
     """Well-formed YAML that a definition may not hold: reported as itself, not as malformed."""
 
-    def __init__(self, message: str, mark: yaml.Mark):
+    def __init__(self, message: str, mark: yaml.Mark | None):
         super().__init__(problem=message, problem_mark=mark)
 
 
@@ -66,7 +66,7 @@ class _Loader(yaml.SafeLoader):
     Composing counts values and depth as aliases would expand them, and refuses a document past
     MAX_NODES or MAX_DEPTH, or an alias inside its own anchor, at the event that crosses the line."""
 
-    def compose_document(self) -> yaml.Node:
+    def compose_document(self) -> yaml.Node | None:
         self._values = 0  # values so far, each alias counted as the values it stands for
         self._depth = 0  # of the node being composed
         self._deepest = 0  # depth reached inside the node being composed, through aliases too
@@ -74,16 +74,18 @@ class _Loader(yaml.SafeLoader):
         self._measures: dict[str, tuple[int, int]] = {}  # anchor → (values, height) of its node
         return super().compose_document()
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves Parser.peek_event untyped
+        mark: yaml.Mark | None = event.start_mark  # this pure-Python parser's marks are yaml.error.Mark, not the C one
         if isinstance(event, yaml.AliasEvent):
             if event.anchor in self._open:
-                raise _Refused(f"alias *{event.anchor} is inside the value it names (a value cannot contain itself)", event.start_mark)
+                raise _Refused(f"alias *{event.anchor} is inside the value it names (a value cannot contain itself)", mark)
             node = super().compose_node(parent, index)  # refuses an undefined alias
+            assert event.anchor is not None  # an alias names its anchor
             values, height = self._measures[event.anchor]
-            self._count(values, self._depth + height, event.start_mark)
+            self._count(values, self._depth + height, mark)
             return node
-        self._count(1, self._depth + 1, event.start_mark)
+        self._count(1, self._depth + 1, mark)
         outer, self._deepest = self._deepest, self._depth + 1
         self._depth += 1
         before = self._values
@@ -97,7 +99,7 @@ class _Loader(yaml.SafeLoader):
         self._deepest = max(outer, self._deepest)
         return node
 
-    def _count(self, values: int, depth: int, mark: yaml.Mark) -> None:
+    def _count(self, values: int, depth: int, mark: yaml.Mark | None) -> None:
         self._values += values
         self._deepest = max(self._deepest, depth)
         if self._values > MAX_NODES:
@@ -177,10 +179,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[Path_, int]]:
         return _construct(loader, node, (), lines), lines
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = mark.line + 1 if mark else None
+        at = mark.line + 1 if mark else None
         problem = getattr(error, "problem", None) or str(error)
         message = problem if isinstance(error, _Refused) else f"malformed YAML: {problem}"
-        raise DefinitionError([Problem(file, "", message, line)]) from None
+        raise DefinitionError([Problem(file, "", message, at)]) from None
     finally:
         loader.dispose()
 

@@ -8,13 +8,16 @@ its state and whether the guards pass; the case then records the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
+from transitions.core import Condition as MachineCondition
 from transitions.core import EventData
+from transitions.core import Transition as MachineTransition
 
 from laworkflow.calendar.bounds import Day, Moment, check_day
 from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
@@ -46,10 +49,9 @@ def payload_model(name: str, fields: dict[str, DataField]) -> type[BaseModel]:
     """A pydantic model for the data a trigger requires: unknown keys are rejected."""
     definitions: dict[str, Any] = {}
     for key, spec in fields.items():
-        constraints = {"min_length": spec.min_items} if spec.min_items is not None else {}
         default = ... if spec.required else None
         annotation = _python_type(spec) if spec.required else _python_type(spec) | None
-        definitions[key] = (annotation, Field(default, description=spec.description, **constraints))
+        definitions[key] = (annotation, Field(default, description=spec.description, min_length=spec.min_items))  # None: no constraint
     return create_model(name, __config__=ConfigDict(extra="forbid", strict=False), **definitions)
 
 
@@ -113,6 +115,13 @@ class _GuardCheck:
         return bool(self.registry[self.guard.function](context))
 
 
+def _guard_check(condition: MachineCondition) -> _GuardCheck:
+    """The guard behind a condition of a compiled machine: compile_definition adds no other kind."""
+    if not isinstance(condition.func, _GuardCheck):
+        raise TypeError(f"not a guard of a compiled definition: {condition.func!r}")
+    return condition.func
+
+
 @dataclass(frozen=True)
 class CompiledWorkflow:
     """A definition with its machine, payload models and due rules, built once."""
@@ -123,6 +132,7 @@ class CompiledWorkflow:
     machine: Machine
     start_model: type[BaseModel]
     payload_models: dict[int, type[BaseModel]]
+    definition_index: dict[MachineTransition, int]  # each of the machine's transitions → its index in definition.transitions
     timers_by_state: dict[str, list[Timer]] = field(default_factory=dict)
     deadlines_set_by: dict[str, list[Deadline]] = field(default_factory=dict)
     deadlines_met_by: dict[str, list[Deadline]] = field(default_factory=dict)
@@ -153,10 +163,7 @@ class CompiledWorkflow:
         return sorted(self.machine.get_triggers(state))
 
     def transitions_from(self, state: str, trigger: str) -> list[Transition]:
-        return [
-            self.definition.transitions[t.definition_index]  # type: ignore[attr-defined]
-            for t in self.machine.get_transitions(trigger=trigger, source=state)
-        ]
+        return [self.definition.transitions[self.definition_index[t]] for t in self.machine.get_transitions(trigger=trigger, source=state)]
 
     def parameters(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         values = {name: p.value for name, p in self.definition.parameters.items()}
@@ -188,7 +195,7 @@ class CompiledWorkflow:
         failures: list[str] = []
         invalid: InvalidData | None = None
         for candidate in candidates:
-            index = candidate.definition_index  # type: ignore[attr-defined]
+            index = self.definition_index[candidate]
             try:
                 payload = validate_payload(self.payload_models[index], data, f"trigger {trigger!r}")
             except InvalidData as error:
@@ -196,7 +203,7 @@ class CompiledWorkflow:
                 continue
             context = context_for(payload)
             event = EventData(self.machine.get_state(state), self.machine.events[trigger], self.machine, None, (), {"context": context})
-            failed = [c.func.explain(context) for c in candidate.conditions if not c.check(event)]
+            failed = [_guard_check(c).explain(context) for c in candidate.conditions if not c.check(event)]
             if not failed:
                 return self.definition.transitions[index], payload
             failures.append(" and ".join(failed))
@@ -214,11 +221,12 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
         send_event=True,
     )
     payload_models: dict[int, type[BaseModel]] = {}
+    definition_index: dict[MachineTransition, int] = {}
     for index, transition in enumerate(definition.transitions):
-        conditions = [_GuardCheck(guard, guards) for guard in transition.guards]
+        conditions: list[str | Callable[..., bool | None]] = [_GuardCheck(guard, guards) for guard in transition.guards]
         for source in transition.source:
             machine.add_transition(transition.trigger, source, transition.target(source), conditions=conditions)
-            machine.get_transitions(trigger=transition.trigger, source=source)[-1].definition_index = index
+            definition_index[machine.get_transitions(trigger=transition.trigger, source=source)[-1]] = index
         payload_models[index] = payload_model(f"{transition.trigger}_data", transition.data)
     timers: dict[str, list[Timer]] = {}
     for timer in definition.timers:
@@ -240,6 +248,7 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
         machine=machine,
         start_model=payload_model("start_data", definition.data),
         payload_models=payload_models,
+        definition_index=definition_index,
         timers_by_state=timers,
         deadlines_set_by=set_by,
         deadlines_met_by=met_by,

@@ -175,12 +175,12 @@ def _parameter_text(d: Definition, text: str, path: tuple[str | int, ...]) -> tu
 
 
 def _due_rule(d: Definition, text: str, path: tuple[str | int, ...]) -> Found:
-    text, problems = _parameter_text(d, text, path)
+    rule_text, problems = _parameter_text(d, text, path)
     yield from problems
-    if text is None:
+    if rule_text is None:
         return
     try:
-        rule = parse_due(text)
+        rule = parse_due(rule_text)
     except DurationError as error:
         yield path, str(error)
         return

@@ -33,7 +33,8 @@ class Served:
 
 def served(request: Request) -> Served:
     """The dependency every route asks for: the app's engine, from `app.state`."""
-    return request.app.state.served
+    service: Served = request.app.state.served
+    return service
 
 
 Service = Annotated[Served, Depends(served)]

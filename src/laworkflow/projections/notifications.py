@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from laworkflow.cases.views import jsonable
+from laworkflow.cases.views import jsonable_dict
 
 
 def notification_for(event: Any, workflow: str, position: int) -> dict[str, Any] | None:
@@ -28,7 +28,7 @@ def notification_for(event: Any, workflow: str, position: int) -> dict[str, Any]
         kind, name, extra = "reaction_refused", event.reaction, {"child_id": event.child_id, "outcome": event.outcome}
     else:
         return None
-    return jsonable(
+    return jsonable_dict(
         {
             "id": f"{kind}:{event.originator_id}:{name}:{position}",
             "kind": kind,
@@ -43,7 +43,7 @@ def notification_for(event: Any, workflow: str, position: int) -> dict[str, Any]
 
 def reminder_notification(item: Any) -> dict[str, Any]:
     """A deadline is approaching: the reminder item of the timer index has fallen due."""
-    return jsonable(
+    return jsonable_dict(
         {
             "id": f"deadline_approaching:{item.case_id}:{item.name}:{item.due_at.date().isoformat()}",
             "kind": "deadline_approaching",
@@ -58,7 +58,7 @@ def reminder_notification(item: Any) -> dict[str, Any]:
 
 def quarantine_notification(entry: Any) -> dict[str, Any]:
     """The timer index set something aside (a QuarantinedItem): someone must look, fix and release it."""
-    return jsonable(
+    return jsonable_dict(
         {
             "id": f"item_quarantined:{entry.id}:{entry.quarantined_at.isoformat()}",
             "kind": "item_quarantined",

@@ -40,7 +40,7 @@ class DueIndex(Projection):
     def __init__(self) -> None:
         self.workflows: dict[UUID, str] = {}
         self.items: dict[Key, DueItem] = {}
-        self._heap: list[tuple[datetime, str, str, str, UUID]] = []  # lazily pruned: entries may be stale
+        self._heap: list[tuple[datetime, DueKind, str, str, UUID]] = []  # lazily pruned: entries may be stale
 
     def _add(self, item: DueItem) -> None:
         self.items[(item.case_id, item.kind, item.name)] = item

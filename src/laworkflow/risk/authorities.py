@@ -6,7 +6,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -57,7 +57,7 @@ class AuthorityIndex:
         """The 22 Welsh and 152 English authorities responsible for education in 2015 (reference/authorities.csv)."""
         return _shipped()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[AuthorityRef]:
         return iter(self.rows)
 
     def __len__(self) -> int:

@@ -33,7 +33,7 @@ class Authority(Aggregate):
     class Assessed(Event):
         term: str
         assessed_on: str  # ISO date
-        ratings: dict
+        ratings: dict[str, dict[str, Any]]
 
         def change(self, authority: Authority) -> None:
             entry = {"term": self.term, "assessed_on": self.assessed_on, "ratings": self.ratings, "actor": self.actor}
@@ -41,7 +41,7 @@ class Authority(Aggregate):
 
     class ConcernRaised(Event):
         term: str
-        criteria: list
+        criteria: list[str]
         reason: str
         case_id: str | None
 

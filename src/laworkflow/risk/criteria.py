@@ -81,9 +81,9 @@ CriterionId = Literal[
     "qualifying_complaints",
     "secretary_of_state_request",
 ]
-CRITERION_IDS: tuple[str, ...] = tuple(c.id for c in CRITERIA)
+CRITERION_IDS: tuple[CriterionId, ...] = get_args(CriterionId)
 BY_ID: dict[str, Criterion] = {c.id: c for c in CRITERIA}
-assert CRITERION_IDS == get_args(CriterionId)
+assert CRITERION_IDS == tuple(c.id for c in CRITERIA)
 
 Rag = Literal["red", "amber", "green"]
 Trend = Literal["improving", "stable", "declining", "mixed"]
@@ -166,10 +166,10 @@ class ConcernRule(_Strict):
         reds = "any red" if self.red_at_least == 1 else f"{self.red_at_least} reds"
         return f"{reds}, or {self.amber_at_least} ambers or worse"
 
-    def evaluate(self, ratings: Mapping[str, CriterionRating]) -> Verdict:
+    def evaluate(self, ratings: Mapping[CriterionId, CriterionRating]) -> Verdict:
         reds = [c for c in CRITERION_IDS if c in ratings and ratings[c].rag == "red"]
         flagged = [c for c in CRITERION_IDS if c in ratings and ratings[c].rag in ("red", "amber")]
-        criteria = sorted(flagged, key=lambda c: (c != SOS, CRITERION_IDS.index(c)))
+        criteria: list[str] = sorted(flagged, key=lambda c: (c != SOS, CRITERION_IDS.index(c)))
         why = []
         if len(reds) >= self.red_at_least:
             why.append(f"{len(reds)} red ({', '.join(reds)})")

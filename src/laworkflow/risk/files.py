@@ -86,7 +86,7 @@ def parse_csv(text: str, source: str = "<csv>", *, authorities: AuthorityIndex |
             if wrong:
                 problems.append(Problem(source, where, message, line))
         try:
-            rating = CriterionRating(rag=row["rag"], trend=row["trend"] or None, comment=row["comment"])
+            rating = CriterionRating.model_validate({"rag": row["rag"], "trend": row["trend"] or None, "comment": row["comment"]})
         except ValidationError as error:
             problems.extend(_pydantic_problems(error, source, line, where))
         if len(problems) > before or ref is None:
@@ -126,7 +126,8 @@ def _json_items(text: str, source: str) -> list[tuple[int, Any]]:
     pos = len(text) - len(text.lstrip())
     if not text[pos:].startswith("["):
         raise AssessmentDataError([Problem(source, "", "expected a JSON list of assessments, [{...}, ...]", text.count("\n", 0, pos) + 1)])
-    items, pos = [], pos + 1
+    items: list[tuple[int, Any]] = []
+    pos += 1
     while True:
         while text[pos] in " \t\r\n,":
             pos += 1

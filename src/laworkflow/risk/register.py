@@ -44,7 +44,8 @@ from pydantic import ValidationError
 from laworkflow.calendar.clock import aware, uk_date
 from laworkflow.cases.case import Case
 from laworkflow.cases.views import View
-from laworkflow.errors import InvalidData, UnknownDefinition
+from laworkflow.engine import Engine
+from laworkflow.errors import InvalidData, LaworkflowError, UnknownDefinition
 from laworkflow.logs import get_logger
 from laworkflow.risk.authorities import AuthorityIndex, AuthorityRef, authority_id
 from laworkflow.risk.authority import Authority
@@ -87,7 +88,7 @@ def _trend(latest: dict[str, Any] | None, previous: dict[str, Any] | None) -> di
     """Per criterion: the latest RAG and reported trend, and how the RAG moved since the previous assessed term."""
     if latest is None:
         return {}
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     for criterion in CRITERION_IDS:
         now = latest["ratings"][criterion]
         before = previous["ratings"][criterion]["rag"] if previous else None
@@ -103,7 +104,7 @@ def _trend(latest: dict[str, Any] | None, previous: dict[str, Any] | None) -> di
 class RiskRegister:
     """Termly assessments, the concern rule and the inspections it starts, on an Engine's event store."""
 
-    def __init__(self, engine: Any, *, authorities: AuthorityIndex | None = None):
+    def __init__(self, engine: Engine, *, authorities: AuthorityIndex | None = None):
         self.engine = engine
         self.authorities = authorities or AuthorityIndex.shipped()
 
@@ -209,9 +210,12 @@ class RiskRegister:
 
     def _get(self, ref: AuthorityRef) -> Authority | None:
         try:
-            return self.engine.repository.get(authority_id(ref.code))
+            record: object = self.engine.repository.get(authority_id(ref.code))
         except AggregateNotFoundError:
             return None
+        if not isinstance(record, Authority):
+            raise LaworkflowError(f"aggregate {authority_id(ref.code)} in this store is a {type(record).__name__}, not the authority {ref.code}")
+        return record
 
     def _plan_one(self, plan: _Batch, item: RiskAssessment, rule: ConcernRule, actor: str, workflow: str | None) -> AssessmentOutcome:
         ref = self.authorities.resolve(item.authority)
@@ -243,7 +247,7 @@ class RiskRegister:
         """The case of an earlier concern that has not ended: a new concern joins it rather than starting another."""
         planned = {str(c.id) for c in plan.cases}
         for concern in reversed(record.concerns):
-            case_id = concern["case_id"]
+            case_id: str | None = concern["case_id"]
             if not case_id:
                 continue
             if case_id in planned:

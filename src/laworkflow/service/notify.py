@@ -28,7 +28,8 @@ BACKOFF_LONGEST = timedelta(hours=1)
 
 
 def next_attempt(attempts: int, now: datetime) -> datetime:
-    return now + min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_LONGEST)
+    factor: int = 2 ** max(attempts - 1, 0)
+    return now + min(BACKOFF_FIRST * factor, BACKOFF_LONGEST)
 
 
 class Sink(ABC):

@@ -45,7 +45,7 @@ class Scheduler:
         sinks: list[Sink] | None = None,
     ):
         self.engine = engine
-        self.sinks = sinks if sinks is not None else [LogSink()]
+        self.sinks: list[Sink] = sinks if sinks is not None else [LogSink()]
         self.lock = lock
         self.poll_seconds = poll_seconds
         self.batch = batch
@@ -98,8 +98,8 @@ class Scheduler:
                             set_aside.append((item, error))
                 for item in retry:
                     self.engine.due_store.restore(item)
-                for item, error in set_aside:
-                    self.engine.due_store.quarantine_item(item, error)
+                for item, failure in set_aside:
+                    self.engine.due_store.quarantine_item(item, failure)
             handled += len(items) - len(retry) - len(set_aside)
             self.quarantined += len(set_aside)
             if len(items) < self.batch or retry:

@@ -133,7 +133,7 @@ class NationalSimulation:
 
     def _start(self, authority: Authority, moment: datetime) -> None:
         workflow = self.engine.catalog.get(INSPECTIONS[authority.nation])
-        data = {"authority": authority.name}
+        data: dict[str, Any] = {"authority": authority.name}
         if "concerns" in workflow.definition.data:
             data["concerns"] = ["attainment_below_national"]
         for name, spec in workflow.definition.data.items():
@@ -174,7 +174,7 @@ class NationalSimulation:
                 if spec.get("required", True) or self.random.random() < 0.5
             }
             try:
-                self.engine.fire(case_id, option.trigger, data, actor="national-simulation", at=max(moment, aware(view.last_effective_at)))
+                self.engine.fire(case_id, option.trigger, data, actor="national-simulation", at=max(moment, aware(view.last_effective_at or moment)))
                 self.commands += 1
                 break
             except LaworkflowError:
@@ -205,7 +205,9 @@ class NationalSimulation:
 
     def _summary(self, population: list[Authority]) -> Summary:
         summary = Summary(self.start, self.end, self.seed, dict(Counter(a.nation for a in population)))
-        started, finals, deadlines = Counter(), {}, Counter()
+        started: Counter[str] = Counter()
+        finals: dict[str, Counter[str]] = {}
+        deadlines: Counter[str] = Counter()
         for case_id in self.engine.case_ids():
             view = self.engine.get(case_id)
             started[view.workflow] += 1

@@ -22,7 +22,7 @@ from laworkflow.store import store_env
 _BATCH = 1000
 
 
-def _uuid(value: object) -> object:
+def _uuid(value: UUID | str) -> UUID | str:
     try:
         return value if isinstance(value, UUID) else UUID(str(value))
     except ValueError:

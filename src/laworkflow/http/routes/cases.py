@@ -31,7 +31,7 @@ def start_case(principal: Writer, service: Service, body: StartCase, response: R
             version=body.version,
             actor=principal.name,
             at=body.at,
-            parameters=dict(body.parameters),  # type: ignore[arg-type]  # `at` is a datetime once validated
+            parameters=dict(body.parameters),
         )
         return engine.get(cid).to_dict()
 

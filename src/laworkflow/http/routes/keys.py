@@ -35,7 +35,8 @@ def revoke_key(principal: Admin, service: Service, name: Annotated[str, Path(max
         keys.revoke(name, by=principal.name)
         return next(entry for entry in keys.list() if entry["name"] == name)
 
-    return jsonable(service.locked(run))
+    record: dict[str, Any] = jsonable(service.locked(run))
+    return record
 
 
 __all__ = ["router"]
