@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from laworkflow.audit import checkpoint as checkpoints
+from laworkflow.audit.log import log_leaves
 from laworkflow.calendar.clock import LONDON
 from laworkflow.cli.root import app
 from laworkflow.cli.support import ActorOption, AtOption, JsonFlag, case_id_of, case_text, command_data, emit, engine_for, parse_params, refusals
@@ -92,12 +95,37 @@ def allowed(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
 
 @app.command()
 @refusals
-def verify(ctx: typer.Context, case: Annotated[str | None, typer.Argument()] = None, as_json: JsonFlag = False) -> None:
-    """Prove no stored event was altered: recompute every digest and the chain; exit 1 if any fails."""
+def verify(
+    ctx: typer.Context,
+    case: Annotated[str | None, typer.Argument()] = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="A kept signed checkpoint: prove today's log extends it.")] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The checkpoint signer's public key PEM (else derived from $LAWORKFLOW_CHECKPOINT_KEY).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Prove no stored event was altered: recompute every digest and the chain; exit 1 if any fails.
+
+    With --checkpoint, also prove with a consistency proof that the whole log extends the kept checkpoint.
+    """
+    kept = None
+    if checkpoint is not None:
+        public = checkpoints.public_from_file(str(public_key)) if public_key is not None else checkpoints.signer_from_file().public_key()
+        try:
+            text = checkpoint.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise checkpoints.CheckpointError(f"cannot read checkpoint {checkpoint.name!r}: {error}") from None
+        kept = checkpoints.parse(text, public)
     with engine_for(ctx) as engine:
         report = engine.verify(case_id_of(engine, case) if case is not None else None)
+        leaves = log_leaves(engine.recorder) if kept is not None else []
     lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.case_id}  {c.events} events  head {c.head_hash}" for c in report.cases]
     lines += [f"     {p}" for c in report.cases for p in c.problems]
-    emit(as_json, report.to_dict(), "\n".join(lines) or "no cases")
+    document = report.to_dict()
+    if kept is not None:
+        now = checkpoints.check_extends(kept, leaves)  # LogNotExtended: one line, exit 1
+        lines.append(f"ok   log extends the checkpoint: {kept.size} -> {now.size} events, root {now.root.hex()}")
+        document["checkpoint"] = {"kept": kept.to_dict(), "now": now.to_dict()}
+    emit(as_json, document, "\n".join(lines) or "no cases")
     if not report.ok:
         raise typer.Exit(1)
