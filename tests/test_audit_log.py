@@ -7,15 +7,22 @@ plain `verify` (the per-case chains) says, to document what a kept checkpoint ad
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+
+from laworkflow import Catalog
+from laworkflow.cases.case import stored_digest
+from laworkflow.engine import Engine
+from laworkflow.store import store_env
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -160,3 +167,44 @@ def test_a_checkpoint_with_a_bad_signature_is_refused(kept: tuple[Path, Path, Pa
     run = cli(store, kept[1], "verify", "--checkpoint", str(forged))
     assert run.returncode == 1 and run.stderr.strip().count("\n") == 0
     assert "signature" in run.stderr and "does not verify" in run.stderr
+
+
+def rewrite_with_chain_recomputed(db: Path, case: str) -> None:
+    """The careful forger: change who acted on a case's first event, then recompute every digest and link after it."""
+    engine = Engine(Catalog.from_directory(WORKFLOWS), env=store_env(str(db)))
+    try:
+        rewritten, previous = [], "0" * 64
+        for event in engine.events.get(uuid.UUID(case)):
+            changes: dict[str, object] = {"prev_hash": previous}
+            if event.originator_version == 1:
+                changes["actor"] = "someone-else"
+            forged = dataclasses.replace(event, **changes)
+            forged = dataclasses.replace(forged, digest=stored_digest(forged))
+            rewritten.append(engine.mapper.to_stored_event(forged))
+            previous = forged.digest
+    finally:
+        engine.close()
+    for stored in rewritten:
+        sql(
+            db,
+            "UPDATE stored_events SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            stored.state,
+            stored.originator_id.hex,
+            stored.originator_version,
+        )
+
+
+def test_an_event_edited_with_its_chain_recomputed_is_caught(kept: tuple[Path, Path, Path, Path], store: Path) -> None:
+    case = str(uuid.UUID(str(case_rows(store)[0][1])))
+    rewrite_with_chain_recomputed(store, case)
+    assert "someone-else" in ok(store, kept[1], "history", case)
+    assert "log rewritten" in caught(store, kept)  # plain verify: the forged chain is a valid chain
+
+
+def test_checkpoint_json_and_its_refusals(kept: tuple[Path, Path, Path, Path], store: Path, tmp_path: Path) -> None:
+    document = json.loads(ok(store, kept[1], "checkpoint", "--json"))
+    assert document["size"] == len(sql(store, "SELECT rowid FROM stored_events")) and document["note"].startswith("laworkflow\n")
+    missing = cli(store, tmp_path / "no-such-key.pem", "checkpoint")
+    assert missing.returncode == 1 and missing.stderr.startswith("error:") and missing.stderr.count("\n") == 1
+    again = cli(store, kept[1], "checkpoint", "keygen", "--out", str(kept[1]))
+    assert again.returncode == 1 and "cannot create" in again.stderr  # never overwrites a key
