@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from laworkflow.audit import checkpoint as checkpoints
-from laworkflow.audit.log import log_leaves
+from laworkflow.audit.leaves import log_leaves
 from laworkflow.calendar.clock import LONDON
 from laworkflow.cli.root import app
 from laworkflow.cli.support import ActorOption, AtOption, JsonFlag, case_id_of, case_text, command_data, emit, engine_for, parse_params, refusals

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from laworkflow.audit import checkpoint as checkpoints
-from laworkflow.audit.log import log_leaves
+from laworkflow.audit.leaves import log_leaves
 from laworkflow.cli.support import JsonFlag, emit, engine_for, refusals
 
 checkpoint_app = typer.Typer(
