@@ -14,17 +14,23 @@ followed by the bytes themselves:
 2. the originator id, the UUID's canonical lower-case hex with hyphens, ASCII;
 3. the originator version, decimal ASCII;
 4. the topic, UTF-8 (`"laworkflow.cases.case:Case.Started"`);
-5. the state, exactly the bytes stored (the event's JSON as the store keeps it).
+5. the state: the event's JSON exactly as the engine wrote it, before any
+   encryption at rest (with a cipher configured the store keeps ciphertext with a
+   random nonce; the leaf covers the plaintext, so the tree, checkpoints and
+   bundles verify the same with or without encryption, and across an import).
 
 The leaf hash is then SHA-256(0x00 || leaf data), see `merkle`. A length-prefixed
 binary encoding rather than canonical JSON: it needs nothing but hashlib, has
 exactly one encoding of any event (no number or Unicode normalisation rules to
 agree on), and covers the state bytes as stored, so any edit of a stored byte,
-including fields a decoder would ignore, changes the leaf.
+including fields a decoder would ignore, changes the leaf (and with a cipher,
+any edit of the ciphertext fails its authentication tag and is reported).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from laworkflow.audit.merkle import leaf_hash
@@ -41,6 +47,37 @@ def leaf_data(notification_id: int, originator_id: Any, version: int, topic: str
     return b"".join(_field(p) for p in parts)
 
 
-def log_leaves(recorder: Any) -> list[bytes]:
-    """The leaf hash of every notification in the recorder's log, in order (an eventsourcing recorder)."""
-    return [leaf_hash(leaf_data(n.id, n.originator_id, n.originator_version, n.topic, n.state)) for page in pages(recorder, 0) for n in page]
+@dataclass(frozen=True)
+class LogEntry:
+    """One stored event of the log, its state as plaintext (decrypted and decompressed when the store does either)."""
+
+    notification_id: int
+    originator_id: Any
+    version: int
+    topic: str
+    state: bytes
+
+    def leaf(self) -> bytes:
+        """This entry's leaf hash in the audit tree."""
+        return leaf_hash(leaf_data(self.notification_id, self.originator_id, self.version, self.topic, self.state))
+
+
+def plaintext(mapper: Any, state: bytes) -> bytes:
+    """Stored state bytes as the engine wrote them: the mapper's cipher and compressor undone (eventsourcing's order)."""
+    if getattr(mapper, "cipher", None) is not None:
+        state = mapper.cipher.decrypt(state)
+    if getattr(mapper, "compressor", None) is not None:
+        state = mapper.compressor.decompress(state)
+    return bytes(state)
+
+
+def log_entries(recorder: Any, mapper: Any = None, after: int = 0) -> Iterator[LogEntry]:
+    """Every notification of the log after position `after`, in order, with its plaintext state."""
+    for page in pages(recorder, after):
+        for n in page:
+            yield LogEntry(n.id, n.originator_id, n.originator_version, n.topic, plaintext(mapper, n.state))
+
+
+def log_leaves(recorder: Any, mapper: Any = None) -> list[bytes]:
+    """The leaf hash of every notification in the log, in order (an eventsourcing recorder, and the mapper that wrote it)."""
+    return [entry.leaf() for entry in log_entries(recorder, mapper)]

@@ -7,18 +7,20 @@ from laworkflow.cli import definitions as _definitions  # noqa: F401
 from laworkflow.cli import queries as _queries  # noqa: F401
 from laworkflow.cli import serve as _serve  # noqa: F401
 from laworkflow.cli import simulate as _simulate  # noqa: F401
+from laworkflow.cli.audit import audit_app
 from laworkflow.cli.checkpoint import checkpoint_app
 from laworkflow.cli.keys import keys_app
 from laworkflow.cli.quarantine import quarantine_app
 from laworkflow.cli.risk import risk_app
 from laworkflow.cli.root import app, main
 
-HELP_ORDER = ["start", "fire", "show", "history", "allowed", "due", "register", "upcoming", "simulate", "serve", "verify", "demo"]
+HELP_ORDER = ["start", "fire", "show", "history", "allowed", "due", "register", "upcoming", "simulate", "serve", "verify", "export", "import", "demo"]
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]
 
 app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(audit_app, name="audit")
 
 __all__ = ["app", "main"]

@@ -118,7 +118,7 @@ def verify(
         kept = checkpoints.parse(text, public)
     with engine_for(ctx) as engine:
         report = engine.verify(case_id_of(engine, case) if case is not None else None)
-        leaves = log_leaves(engine.recorder) if kept is not None else []
+        leaves = log_leaves(engine.recorder, engine.mapper) if kept is not None else []
     lines = [f"{'ok  ' if c.ok else 'FAIL'} {c.case_id}  {c.events} events  head {c.head_hash}" for c in report.cases]
     lines += [f"     {p}" for c in report.cases for p in c.problems]
     document = report.to_dict()

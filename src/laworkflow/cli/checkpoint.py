@@ -35,7 +35,7 @@ def checkpoint(ctx: typer.Context, out: OutOption = None, as_json: JsonFlag = Fa
         return
     key = checkpoints.signer_from_file()
     with engine_for(ctx) as engine:
-        current = checkpoints.current(log_leaves(engine.recorder))
+        current = checkpoints.current(log_leaves(engine.recorder, engine.mapper))
     note = checkpoints.sign(current, key)
     if out is not None:
         out.write_text(note, encoding="utf-8")
