@@ -352,6 +352,10 @@ class Engine(Application[UUID]):
             checks.append(CaseCheck(cid, count, not problems, previous, problems))
         return VerifyReport(all(c.ok for c in checks), checks)
 
+    def pinned(self, definition_id: str, version: int, content_hash: str) -> CompiledWorkflow:
+        """The compiled workflow a case pinned (id, version, content hash); UnknownDefinition if it cannot be had."""
+        return self.catalog.pinned(definition_id, version, content_hash)
+
     # ------------------------------------------------------------------- helpers
 
     def _moment(self, at: datetime | str | None) -> datetime:
