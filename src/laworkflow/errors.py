@@ -86,6 +86,12 @@ class BadTime(LaworkflowError, ValueError):
     code = "bad_time"
 
 
+class DefinitionChanged(LaworkflowError):
+    """A case pinned to definition content that is no longer the catalog's: it can be read, but takes no new command."""
+
+    code = "definition_changed"
+
+
 class ConcurrentChange(LaworkflowError):
     """Another writer changed the case first; reload and retry."""
 

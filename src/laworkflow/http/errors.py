@@ -30,6 +30,7 @@ STATUS: dict[str, int] = {
     "guard_failed": 409,
     "bad_time": 409,
     "concurrent_change": 409,
+    "definition_changed": 409,
     "duplicate_key": 409,
     "already_revoked": 409,
     "invalid_data": 422,
@@ -49,7 +50,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "No API key, or one unknown, revoked or malformed.",
         403: "The key's role may not do this.",
         404: "Unknown case, definition or key.",
-        409: "The case's state refuses the command: trigger not allowed, guard failed, a time before its last event, or a concurrent change.",
+        409: "The case's state refuses the command: trigger not allowed, guard failed, a time before its last event, a concurrent change, or a case pinned to definition content no longer in the catalog.",
         413: "The request body is larger than the server's limit.",
         422: "Data or a request that cannot be read, or a date outside the range the engine accepts.",
     }
