@@ -156,3 +156,23 @@ def test_every_consistency_proof_verifies_and_a_changed_leaf_or_size_fails(data:
     assert not merkle.verify_consistency(old, len(forged), old_root, merkle.root(forged), merkle.consistency_proof(forged, old))
     if old < len(hashes) - 1:
         assert not merkle.verify_consistency(old, len(hashes) - 1, old_root, merkle.root(hashes[:-1]), proof)
+
+
+@pytest.mark.parametrize(("index", "size", "path"), INCLUSION)
+def test_all_proofs_at_once_match_the_reference(index: int, size: int, path: list[str]) -> None:
+    top, proofs = merkle.inclusion_proofs(HASHES[:size])
+    assert top.hex() == ROOTS[size - 1]
+    assert [p.hex() for p in proofs[index]] == path
+
+
+@pytest.mark.parametrize("size", range(1, 70))
+def test_all_proofs_at_once_equal_each_proof_alone(size: int) -> None:
+    hashes = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    top, proofs = merkle.inclusion_proofs(hashes)
+    assert top == merkle.root(hashes)
+    assert proofs == [merkle.inclusion_proof(hashes, i) for i in range(size)]
+    assert merkle.levels(hashes)[0] == hashes
+
+
+def test_all_proofs_of_the_empty_tree() -> None:
+    assert merkle.inclusion_proofs([]) == (merkle.EMPTY_ROOT, [])
