@@ -20,6 +20,7 @@ from laworkflow import (
 from laworkflow.cases.case import Case
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.loader import load_file
+from laworkflow.errors import DefinitionChanged
 
 WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
 
@@ -264,14 +265,14 @@ class TestAudit:
         assert vars(engine.repository.get(case)) == vars(replayed)
 
     def test_a_case_refuses_a_definition_file_edited_after_it_started(self, make_engine, tmp_path, catalog):
-        """Definitions are immutable once used: an edited file must become a new version."""
+        """Definitions are immutable once used: an edited file must become a new version (tests/test_definitions_kept.py: reads go on)."""
         engine = make_engine()
         case = engine.start(OFSTED, START, actor="hmci", at="2013-06-03")
         text = (WORKFLOWS / "ofsted-laassi-2013.yaml").read_text().replace("value: 5 working days", "value: 6 working days")
         edited = tmp_path / "ofsted-laassi-2013.yaml"
         edited.write_text(text)
         engine.catalog = Catalog([load_file(edited)])
-        with pytest.raises(UnknownDefinition, match="changed since this case started"):
+        with pytest.raises(DefinitionChanged, match="changed since this case started"):
             engine.fire(case, "give_notice", {"on_site_start": "2013-06-10", **TEAM}, actor="o", at="2013-06-05")
 
 

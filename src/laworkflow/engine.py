@@ -10,14 +10,14 @@ due index follows the notification log. Storage is configuration only
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from laworkflow.calendar.bounds import RANGE_TEXT
-from laworkflow.calendar.clock import Clock, SystemClock, aware, uk_date
+from laworkflow.calendar.clock import Clock, SystemClock, aware, day_over_at, uk_date
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cases.case import SYSTEM_ACTOR, Case, stored_digest
 from laworkflow.cases.topics import topics_of
@@ -26,8 +26,9 @@ from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import Condition
-from laworkflow.errors import ConcurrentChange, InvalidData, OutOfRange, StillQuarantined, UnknownCase
+from laworkflow.errors import ConcurrentChange, DefinitionChanged, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.logs import get_logger
+from laworkflow.pinning import PinnedDefinitions
 from laworkflow.projections.authority_register import AuthorityRegister, CaseRow
 from laworkflow.projections.backends import DueStore, due_store_for
 from laworkflow.projections.follower import Follower
@@ -75,9 +76,10 @@ class Engine(Application[UUID]):
         self.catalog = catalog
         self.clock = clock or SystemClock()
         self.due_store = due_store or due_store_for({key: self.env.get(key) or "" for key in _STORE_KEYS})
-        self._children = ChildFollower(catalog, self._describe)
+        self.definitions = PinnedDefinitions(self, lambda: self.catalog)  # catalog first, then the content kept in the store
+        self._children = ChildFollower(self.pinned, self._describe)
         self._reactions_position: int | None = None
-        self._register = AuthorityRegister(catalog)
+        self._register = AuthorityRegister(self.pinned)
         self._register_follower = Follower(self._register)
         self._reacting = False
         self._closed = False
@@ -97,8 +99,14 @@ class Engine(Application[UUID]):
     ) -> UUID:
         moment = self._moment(at)
         compiled = self.catalog.get(workflow, version, on=uk_date(moment))
-        case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=case_id or uuid4())
-        self._save(case)
+        new_id = case_id or uuid4()
+
+        def attempt() -> Case:  # retried: another node may have written the definition's record first
+            case = Case.begin(compiled, data=data, parameters=parameters, actor=actor, at=moment, case_id=new_id)
+            self._save(case)
+            return case
+
+        case = self.retrying(attempt)
         log.info("case.started", case_id=str(case.id), workflow=compiled.key, actor=actor, effective_at=moment.isoformat())
         return case.id
 
@@ -209,21 +217,26 @@ class Engine(Application[UUID]):
 
     # ------------------------------------------------------------------- queries
 
-    def get(self, case_id: UUID | str, *, as_of: datetime | str | None = None) -> CaseView:
-        """The case now, or as it stood at `as_of` (events that took effect by then)."""
+    def get(self, case_id: UUID | str, *, as_of: datetime | str | None = None, known_on: date | str | None = None) -> CaseView:
+        """The case now; as it stood at `as_of` (events that took effect by then); as the record said it at the end of the
+        UK day `known_on` (events recorded by then); with both, what the record said that day of the case at `as_of`."""
         case: Case | None
-        if as_of is None:
-            case, _ = self._load(case_id)
+        if as_of is None and known_on is None:
+            case, _ = self._load(case_id, command=False)
             return self._view(case)
-        moment = aware(as_of)
+        moment = aware(as_of) if as_of is not None else None
+        day = uk_date(aware(known_on)) if known_on is not None else None
+        recorded_by = day_over_at(day) if day is not None else None
         case = None
-        for event in self._events(case_id):
-            if event.effective_at > moment:
+        for event in self._events(case_id):  # both times only grow along a case's events: each question is a prefix
+            if (moment is not None and event.effective_at > moment) or (recorded_by is not None and event.timestamp >= recorded_by):
                 break
             case = event.mutate(case)
         if case is None:
-            raise UnknownCase(f"case {case_id} had not started by {moment.isoformat()}")
-        return self._view(case, as_of=moment)
+            parts = [f"started by {moment.isoformat()}"] if moment is not None else []
+            parts += [f"been recorded by the end of {day} (UK time)"] if day is not None else []
+            raise UnknownCase(f"case {case_id} had not {' or '.join(parts)}")
+        return self._view(case, as_of=moment, known_on=day)
 
     def history(self, case_id: UUID | str) -> list[HistoryEntry]:
         return [
@@ -241,7 +254,7 @@ class Engine(Application[UUID]):
         ]
 
     def allowed_triggers(self, case_id: UUID | str) -> list[AllowedTrigger]:
-        case, workflow = self._load(case_id)
+        case, workflow = self._load(case_id, command=False)
         found = []
         for trigger in workflow.triggers_from(case.state):
             for transition in workflow.transitions_from(case.state, trigger):
@@ -353,8 +366,9 @@ class Engine(Application[UUID]):
         return VerifyReport(all(c.ok for c in checks), checks)
 
     def pinned(self, definition_id: str, version: int, content_hash: str) -> CompiledWorkflow:
-        """The compiled workflow a case pinned (id, version, content hash); UnknownDefinition if it cannot be had."""
-        return self.catalog.pinned(definition_id, version, content_hash)
+        """The compiled workflow a case pinned: the catalog's while its hash matches, else the content kept in the store
+        (compiled with the catalog's guards, cached per hash), else UnknownDefinition. For reading; commands refuse changed content."""
+        return self.definitions.pinned(definition_id, version, content_hash)
 
     # ------------------------------------------------------------------- helpers
 
@@ -370,7 +384,8 @@ class Engine(Application[UUID]):
         except ValueError:
             raise UnknownCase(f"{case_id!r} is not a case id (a UUID such as 4f1c…)") from None
 
-    def _load(self, case_id: UUID | str) -> tuple[Case, CompiledWorkflow]:
+    def _load(self, case_id: UUID | str, *, command: bool = True) -> tuple[Case, CompiledWorkflow]:
+        """A case and its workflow: for a command only the catalog's unchanged content (else DefinitionChanged); for a read, `pinned`."""
         cid = self._uuid(case_id)
         try:
             case: Case = self.repository.get(cid)
@@ -378,7 +393,8 @@ class Engine(Application[UUID]):
             raise UnknownCase(f"no case {cid}") from None
         if not isinstance(case, Case):
             raise UnknownCase(f"no case {cid} (that id belongs to a {type(case).__name__})")
-        return case, self.catalog.pinned(case.definition_id, case.definition_version, case.definition_hash)
+        pin = (case.definition_id, case.definition_version, case.definition_hash)
+        return case, self.definitions.for_command(*pin) if command else self.pinned(*pin)
 
     def _events(self, case_id: UUID | str) -> Iterator[Any]:
         cid = self._uuid(case_id)
@@ -407,11 +423,11 @@ class Engine(Application[UUID]):
     def _catch_up(self) -> None:
         self.due_store.catch_up(self.recorder, self.mapper)
 
-    def _describe(self, case_id: UUID) -> tuple[str, int, UUID | None]:
+    def _describe(self, case_id: UUID) -> tuple[str, int, str, UUID | None]:
         started = next(iter(self.events.get(case_id, lte=1)))
         if not isinstance(started, Case.Started):
             raise UnknownCase(f"no case {case_id} (its first event is a {type(started).__name__})")
-        return started.definition_id, started.definition_version, UUID(started.parent_id) if started.parent_id else None
+        return started.definition_id, started.definition_version, started.definition_hash, UUID(started.parent_id) if started.parent_id else None
 
     def follow_up(self) -> None:
         """Let parents react to what their children did, from the last position this engine handled.
@@ -478,7 +494,17 @@ class Engine(Application[UUID]):
                 self._save(parent, *self._spawn(parent, transition, f"child:{job.child_id}", parent.effective_at))
                 log.info("case.reacted", case_id=str(parent.id), workflow=parent.key, child_id=str(job.child_id), reaction=job.reaction.id, state=parent.state)
 
-        self.retrying(attempt)
+        try:
+            self.retrying(attempt)
+        except DefinitionChanged as error:  # the parent takes no command until migrated; its children go on
+            log.warning("reaction.blocked", case_id=str(job.parent_id), child_id=str(job.child_id), reaction=job.reaction.id, error=str(error))
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save atomically, with the record of any definition content a saved case pins that the store does not hold yet."""
+        records = self.definitions.records_for(objs)
+        recordings = super().save(*objs, *records, **kwargs)
+        self.definitions.saved(records)
+        return recordings
 
     def _save(self, *cases: Case) -> None:
         save_or_conflict(self.save, *cases, says="another writer changed the case first")
@@ -487,8 +513,8 @@ class Engine(Application[UUID]):
         """Reload and retry when another writer got to the case first (optimistic concurrency)."""
         return retrying(attempt, on_retry=lambda: log.info("case.retry_after_concurrent_change"))
 
-    def _view(self, case: Case, as_of: datetime | None = None) -> CaseView:
-        workflow = self.catalog.get(case.definition_id, case.definition_version)
+    def _view(self, case: Case, as_of: datetime | None = None, known_on: date | None = None) -> CaseView:
+        workflow = self.pinned(case.definition_id, case.definition_version, case.definition_hash)
         return CaseView(
             id=case.id,
             workflow=case.definition_id,
@@ -505,6 +531,7 @@ class Engine(Application[UUID]):
             events=case.version,
             last_effective_at=case.effective_at,
             as_of=as_of,
+            known_on=known_on,
         )
 
 

@@ -63,6 +63,7 @@ class CaseView(View):
     events: int
     last_effective_at: datetime | None
     as_of: datetime | None = None
+    known_on: date | None = None  # the UK day by whose end the events shown had been recorded
 
 
 @dataclass(frozen=True)

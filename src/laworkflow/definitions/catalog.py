@@ -48,6 +48,7 @@ class Catalog:
 
     def __init__(self, definitions: Iterable[Definition], guards: GuardRegistry = default_guards):
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        self.guards = guards  # also compiles definitions kept in the store whose files have changed
         problems: list[Problem] = []
         for definition in definitions:
             key = (definition.id, definition.version)

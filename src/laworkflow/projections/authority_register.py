@@ -13,8 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
-from laworkflow.definitions.catalog import Catalog
 from laworkflow.projections.follower import Projection
+from laworkflow.projections.followup import Pinned
 
 
 @dataclass
@@ -27,16 +27,17 @@ class CaseRow:
     status: str | None
     since: datetime
     ended: bool
+    content_hash: str = ""
 
 
 class AuthorityRegister(Projection):
-    def __init__(self, catalog: Catalog):
-        self.catalog = catalog
+    def __init__(self, pinned: Pinned):
+        self.pinned = pinned  # the content each case pinned: the catalog's, or the stored record when its file changed
         self.rows: dict[UUID, CaseRow] = {}
 
     def apply(self, event: Any) -> None:
         if isinstance(event, Case.Started):
-            workflow = self.catalog.get(event.definition_id, event.definition_version)
+            workflow = self.pinned(event.definition_id, event.definition_version, event.definition_hash)
             state = workflow.definition.states[event.state]
             self.rows[event.originator_id] = CaseRow(
                 event.originator_id,
@@ -47,11 +48,12 @@ class AuthorityRegister(Projection):
                 state.status,
                 event.effective_at,
                 state.terminal,
+                event.definition_hash,
             )
         elif isinstance(event, Case.Transitioned) and event.originator_id in self.rows:
             row = self.rows[event.originator_id]
             workflow_id, version = row.workflow.rsplit("@", 1)
-            state = self.catalog.get(workflow_id, int(version)).definition.states[event.target]
+            state = self.pinned(workflow_id, int(version), row.content_hash).definition.states[event.target]
             if state.status != row.status:
                 row.status, row.since = state.status, event.effective_at
             row.state, row.ended = event.target, state.terminal

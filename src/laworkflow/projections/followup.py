@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
-from laworkflow.definitions.catalog import Catalog
+from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import Reaction
 from laworkflow.projections.follower import Projection
 
@@ -29,23 +29,26 @@ class PendingReaction:
     effective_at: datetime
 
 
-Describe = Callable[[UUID], tuple[str, int, "UUID | None"]]
+Describe = Callable[[UUID], tuple[str, int, str, "UUID | None"]]  # case -> (workflow id, version, content hash, parent)
+Pinned = Callable[[str, int, str], CompiledWorkflow]  # (workflow id, version, content hash) -> the workflow a case pinned
 
 
 class ChildFollower(Projection):
     """Turns child transitions into reactions the parent has still to take.
 
     It needs no history: what it must know of a case (workflow, version,
-    parent) it asks `describe`, which reads the case's first event, and keeps.
+    content hash, parent) it asks `describe`, which reads the case's first event,
+    and keeps. A parent's reactions are those of the content it pinned, even
+    when its file has changed since (`pinned` falls back to the stored record).
     """
 
-    def __init__(self, catalog: Catalog, describe: Describe):
-        self.catalog = catalog
+    def __init__(self, pinned: Pinned, describe: Describe):
+        self.pinned = pinned
         self.describe = describe
-        self.cases: dict[UUID, tuple[str, int, UUID | None]] = {}  # case -> (workflow id, version, parent)
+        self.cases: dict[UUID, tuple[str, int, str, UUID | None]] = {}
         self.pending: list[PendingReaction] = []
 
-    def _case(self, case_id: UUID) -> tuple[str, int, UUID | None]:
+    def _case(self, case_id: UUID) -> tuple[str, int, str, UUID | None]:
         if case_id not in self.cases:
             self.cases[case_id] = self.describe(case_id)
         return self.cases[case_id]
@@ -53,14 +56,13 @@ class ChildFollower(Projection):
     def apply(self, event: Any) -> None:
         if isinstance(event, Case.Started):
             parent = UUID(event.parent_id) if event.parent_id else None
-            self.cases[event.originator_id] = (event.definition_id, event.definition_version, parent)
+            self.cases[event.originator_id] = (event.definition_id, event.definition_version, event.definition_hash, parent)
         elif isinstance(event, Case.Transitioned) and event.source != event.target:
             child = self._case(event.originator_id)
-            if child[2] is None:
+            if child[3] is None:
                 return
-            parent_id = child[2]
-            parent_id_workflow, parent_version, _ = self._case(parent_id)
-            parent_workflow = self.catalog.get(parent_id_workflow, parent_version)
+            parent_id = child[3]
+            parent_workflow = self.pinned(*self._case(parent_id)[:3])
             for reaction in parent_workflow.reactions_to.get(child[0], []):
                 if event.target in reaction.reaches:
                     self.pending.append(PendingReaction(parent_id, event.originator_id, event.originator_version, reaction, event.effective_at))

@@ -254,7 +254,7 @@ class RiskRegister:
                 return case_id
             try:
                 case: Case = self.engine.repository.get(UUID(case_id))
-                ended = self.engine.catalog.get(case.definition_id, case.definition_version).is_terminal(case.state)
+                ended = self.engine.pinned(case.definition_id, case.definition_version, case.definition_hash).is_terminal(case.state)
             except (AggregateNotFoundError, UnknownDefinition):
                 ended = False
             if not ended:
