@@ -26,6 +26,7 @@ from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import Condition
+from laworkflow.encryption import check_opened, cipher_env
 from laworkflow.errors import ConcurrentChange, DefinitionChanged, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.logs import get_logger
 from laworkflow.pinning import PinnedDefinitions
@@ -72,7 +73,8 @@ class Engine(Application[UUID]):
         env: dict[str, str] | None = None,
         due_store: DueStore | None = None,
     ):
-        super().__init__(env=env)
+        super().__init__(env=cipher_env(env))  # encryption at rest when configured (laworkflow.encryption)
+        check_opened(self)  # a store the key does not fit is refused before anything is written
         self.catalog = catalog
         self.clock = clock or SystemClock()
         self.due_store = due_store or due_store_for({key: self.env.get(key) or "" for key in _STORE_KEYS})

@@ -71,13 +71,17 @@ def plaintext(mapper: Any, state: bytes) -> bytes:
     return bytes(state)
 
 
-def log_entries(recorder: Any, mapper: Any = None, after: int = 0) -> Iterator[LogEntry]:
-    """Every notification of the log after position `after`, in order, with its plaintext state."""
+def log_entries(recorder: Any, mapper: Any, after: int = 0) -> Iterator[LogEntry]:
+    """Every notification of the log after position `after`, in order, with its plaintext state.
+
+    `mapper` is required (the application's, e.g. `engine.mapper`): without it an encrypted
+    store's leaves would cover ciphertext with random nonces, a tree no copy or export could match.
+    """
     for page in pages(recorder, after):
         for n in page:
             yield LogEntry(n.id, n.originator_id, n.originator_version, n.topic, plaintext(mapper, n.state))
 
 
-def log_leaves(recorder: Any, mapper: Any = None) -> list[bytes]:
+def log_leaves(recorder: Any, mapper: Any) -> list[bytes]:
     """The leaf hash of every notification in the log, in order (an eventsourcing recorder, and the mapper that wrote it)."""
     return [entry.leaf() for entry in log_entries(recorder, mapper)]

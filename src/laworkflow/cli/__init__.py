@@ -9,6 +9,7 @@ from laworkflow.cli import serve as _serve  # noqa: F401
 from laworkflow.cli import simulate as _simulate  # noqa: F401
 from laworkflow.cli.audit import audit_app
 from laworkflow.cli.checkpoint import checkpoint_app
+from laworkflow.cli.encryption import encryption_app
 from laworkflow.cli.keys import keys_app
 from laworkflow.cli.quarantine import quarantine_app
 from laworkflow.cli.risk import risk_app
@@ -21,6 +22,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(encryption_app, name="encryption")
 app.add_typer(audit_app, name="audit")
 
 __all__ = ["app", "main"]

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from laworkflow.calendar.clock import Clock
+from laworkflow.encryption import same_cipher
 from laworkflow.engine import Engine
 from laworkflow.projections.follower import pages
 from laworkflow.store import store_env
@@ -31,7 +32,7 @@ def _uuid(value: UUID | str) -> UUID | str:
 
 def copy_to_memory(source: Engine, *, clock: Clock | None = None) -> Engine:
     """A fresh in-memory engine on the same catalog holding every event of `source`, in the same order."""
-    copy = Engine(source.catalog, clock=clock, env=store_env("memory:"))
+    copy = Engine(source.catalog, clock=clock, env=store_env("memory:") | same_cipher(source.env))  # the events are copied as stored
     for notifications in pages(source.recorder, 0, _BATCH):
         copy.recorder.insert_events(
             [StoredEvent(originator_id=_uuid(n.originator_id), originator_version=n.originator_version, topic=n.topic, state=n.state) for n in notifications]
