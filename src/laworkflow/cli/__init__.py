@@ -1,5 +1,6 @@
 """The command-line face, `laworkflow`: one module per command group, shared helpers in `support`."""
 
+from laworkflow.cli import bundles as _bundles  # noqa: F401  (export, import, audit verify)
 from laworkflow.cli import cases as _cases  # noqa: F401
 
 # Each module adds its commands to `app` when imported; HELP_ORDER below keeps `laworkflow --help` as it was.
@@ -7,6 +8,7 @@ from laworkflow.cli import definitions as _definitions  # noqa: F401
 from laworkflow.cli import queries as _queries  # noqa: F401
 from laworkflow.cli import serve as _serve  # noqa: F401
 from laworkflow.cli import simulate as _simulate  # noqa: F401
+from laworkflow.cli import verify as _verify  # noqa: F401
 from laworkflow.cli.audit import audit_app
 from laworkflow.cli.checkpoint import checkpoint_app
 from laworkflow.cli.encryption import encryption_app
@@ -14,6 +16,7 @@ from laworkflow.cli.keys import keys_app
 from laworkflow.cli.quarantine import quarantine_app
 from laworkflow.cli.risk import risk_app
 from laworkflow.cli.root import app, main
+from laworkflow.cli.verify import index_app
 
 HELP_ORDER = ["start", "fire", "show", "history", "allowed", "due", "register", "upcoming", "simulate", "serve", "verify", "export", "import", "demo"]
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]
@@ -21,6 +24,7 @@ app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name o
 app.add_typer(risk_app, name="risk")
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(index_app, name="index")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(encryption_app, name="encryption")
 app.add_typer(audit_app, name="audit")
