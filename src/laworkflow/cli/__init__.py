@@ -6,6 +6,7 @@ from laworkflow.cli import cases as _cases  # noqa: F401
 # Each module adds its commands to `app` when imported; HELP_ORDER below keeps `laworkflow --help` as it was.
 from laworkflow.cli import definitions as _definitions  # noqa: F401
 from laworkflow.cli import queries as _queries  # noqa: F401
+from laworkflow.cli import replay as _replay  # noqa: F401  (audit replay)
 from laworkflow.cli import serve as _serve  # noqa: F401
 from laworkflow.cli import simulate as _simulate  # noqa: F401
 from laworkflow.cli import verify as _verify  # noqa: F401

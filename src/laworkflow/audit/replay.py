@@ -1,0 +1,330 @@
+"""Conformance replay: would the definition a case pinned have recorded the events the store holds?
+
+The hash chain and the Merkle tree prove that stored events were not changed
+after the fact; they cannot prove that an event is one the definition would
+have produced, since whoever can write to the database can also recompute a
+digest and the chain after it. Replay closes that gap for everything but a
+plausible command: each case's events are split back into the commands that
+recorded them (`audit.commands`), each command is run again on a replica of
+the case as stored just before it, with the inputs the stored events carry
+(trigger, data, actor, effective time; for a timer the moment it fired, for a
+reaction the child's data at the reported version), and the events the
+definition gives are compared with the stored ones, field by field (all but
+the recording time, digest, chain link and originator fields).
+
+Each stored event that differs or has no counterpart is a finding, and so is
+each event the definition gives that the store lacks. The case then goes on
+from its STORED state, so one forged event is reported once, not again in
+every command after it.
+
+An event written straight into the database that the definition WOULD have
+produced (a plausible command, appended after the last checkpoint kept
+elsewhere) is indistinguishable from a real one: replay checks conformance,
+not who typed the command. The comparison and its messages live in
+`audit.conformance`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from laworkflow.audit.commands import Command, split_commands
+from laworkflow.audit.conformance import Finding, compare, describe, type_name
+from laworkflow.calendar.bounds import within
+from laworkflow.calendar.clock import day_over_at, uk_date
+from laworkflow.cases.case import Case
+from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
+from laworkflow.engine import Engine
+from laworkflow.errors import LaworkflowError
+from laworkflow.projections.followup import copy_data
+
+_CACHED_CASES = 256  # cases whose events are kept while replaying others (a parent's children, a child's parent)
+
+
+@dataclass
+class ReplayReport:
+    """What a replay found: counts, and every finding in case and event order."""
+
+    cases: int = 0
+    events: int = 0
+    commands: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "cases": self.cases,
+            "events": self.events,
+            "commands": self.commands,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass
+class _Expected:
+    """The events a command's replay gives, or why the definition gives none for its head."""
+
+    events: list[Any] = field(default_factory=list)
+    refused: str | None = None
+
+
+def pinned_workflow(engine: Engine, started: Any) -> CompiledWorkflow:
+    """The workflow a case pinned (the stored copy of the definition when its file has changed since)."""
+    return engine.pinned(started.definition_id, started.definition_version, started.definition_hash)
+
+
+class Replayer:
+    """Replays cases of one engine's store; keeps a few cases' events for the links between parents and children."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._events: OrderedDict[UUID, list[Any]] = OrderedDict()
+
+    def replay(self, case_id: UUID | None = None) -> ReplayReport:
+        report = ReplayReport()
+        for cid in [case_id] if case_id is not None else self.engine.case_ids():
+            events, commands, findings = self.case(cid)
+            report.cases += 1
+            report.events += events
+            report.commands += commands
+            report.findings += findings
+        return report
+
+    # ---------------------------------------------------------------- one case
+
+    def case(self, case_id: UUID) -> tuple[int, int, list[Finding]]:
+        """(stored events, commands, findings) for one case."""
+        events = self.events_of(case_id)
+        if not events or not isinstance(events[0], Case.Started):
+            return len(events), 0, [Finding(case_id, None, "Case", "unreplayable", "its first stored event is not Started")]
+        started = events[0]
+        try:
+            workflow = pinned_workflow(self.engine, started)
+        except LaworkflowError as error:
+            return len(events), 0, [Finding(case_id, None, "Case", "unreplayable", f"its definition cannot be had: {error}")]
+        findings = self._parent_link(case_id, started)
+        commands = split_commands(events)
+        fold: Case | None = None
+        for command in commands:
+            found = self._command(case_id, workflow, fold, command)
+            findings += found
+            reported = {f.version for f in found}
+            for event in command.events:
+                fold = self._apply(case_id, fold, event, findings, reported)
+        return len(events), len(commands), findings
+
+    def events_of(self, case_id: UUID) -> list[Any]:
+        if case_id in self._events:
+            self._events.move_to_end(case_id)
+            return self._events[case_id]
+        events = list(self.engine.events.get(case_id))
+        self._events[case_id] = events
+        if len(self._events) > _CACHED_CASES:
+            self._events.popitem(last=False)
+        return events
+
+    def _apply(self, case_id: UUID, fold: Case | None, event: Any, findings: list[Finding], reported: set[int | None]) -> Case | None:
+        """The stored state after `event`; an event that cannot even be applied is reported and skipped."""
+        try:
+            mutated: Case | None = event.mutate(fold)
+            return mutated
+        except Exception as error:  # a forged event the aggregate itself cannot take (an unknown deadline, a version gap)
+            if event.originator_version not in reported:
+                findings.append(
+                    Finding(
+                        case_id, event.originator_version, type_name(event), "unexpected", f"cannot be applied to the case ({type(error).__name__}: {error})"
+                    )
+                )
+            if fold is not None:
+                fold.version = event.originator_version
+            return fold
+
+    def _parent_link(self, case_id: UUID, started: Any) -> list[Finding]:
+        """A child case must have been started by its parent: the parent's ChildLinked names it."""
+        if not started.parent_id:
+            return []
+        try:
+            parent = self.events_of(UUID(started.parent_id))
+        except ValueError:
+            parent = []
+        if any(isinstance(e, Case.ChildLinked) and e.child_id == str(case_id) for e in parent):
+            return []
+        return [Finding(case_id, 1, "Started", "unexpected", f"names case {started.parent_id} as its parent, which never started it")]
+
+    # -------------------------------------------------------------- one command
+
+    def _command(self, case_id: UUID, workflow: CompiledWorkflow, before: Case | None, command: Command) -> list[Finding]:
+        expected = self._expected(case_id, workflow, before, command)
+        if expected.refused is None:
+            return compare(case_id, command.events, expected.events) + self._children(case_id, workflow, before, command)
+        run = command.missed  # the head is refused: its missed deadlines may still be the scheduler's, recorded before it
+        findings = compare(case_id, run, self._missed_only(workflow, before, run))
+        rest = command.events[len(run) :]
+        for event in rest:
+            why = expected.refused if event is rest[0] else f"recorded with event {rest[0].originator_version}, which the definition would not record"
+            findings.append(Finding(case_id, event.originator_version, type_name(event), "unexpected", why))
+        return findings
+
+    def _expected(self, case_id: UUID, workflow: CompiledWorkflow, before: Case | None, command: Command) -> _Expected:
+        head = command.head
+        if head is None:
+            return _Expected(self._missed_only(workflow, before, command.events))
+        if isinstance(head, Case.Started):
+            if before is not None:
+                return _Expected(refused="a case starts once; this one had started at event 1")
+            started = Case.begin(
+                workflow,
+                data=head.data,
+                parameters=head.parameters,
+                actor=head.actor,
+                at=head.effective_at,
+                case_id=head.originator_id,
+                parent_id=head.parent_id,
+            )
+            return _Expected(list(started.collect_events()))
+        if before is None:
+            return _Expected(refused="the case has not started")
+        replica = copy.deepcopy(before)
+        try:
+            if isinstance(head, Case.Transitioned):
+                increments = {name for t in workflow.transitions_from(before.state, head.trigger) for name in t.increments}
+                payload = {k: v for k, v in head.data.items() if k not in increments}
+                transition = replica.fire(workflow, head.trigger, payload, actor=head.actor, at=head.effective_at)
+                self._spawned(replica, transition, command, head.actor, head.effective_at)
+            elif isinstance(head, Case.ChildReported):
+                refused = self._react(case_id, workflow, replica, head, command)
+                if refused is not None:
+                    return _Expected(refused=refused)
+            else:
+                refused = self._fire_timer(workflow, replica, head)
+                if refused is not None:
+                    return _Expected(refused=refused)
+        except LaworkflowError as refusal:
+            return _Expected(refused=f"the definition refuses it: {refusal}")
+        return _Expected(list(replica.collect_events()))
+
+    def _fire_timer(self, workflow: CompiledWorkflow, replica: Case, head: Any) -> str | None:
+        """Fire the timer at the moment the stored event says it fired; None, or why it would not have."""
+        timer = replica.timers.get(head.timer_id)
+        if timer is None:
+            return f"timer {head.timer_id!r} was not armed (never armed, or it had already fired or been cancelled)"
+        if timer["state"] != replica.state:
+            return f"timer {head.timer_id!r} was armed in state {timer['state']!r}, and the case was in {replica.state!r}"
+        at = head.due_at + timedelta(seconds=head.lateness_seconds) if isinstance(head, Case.TimerFired) else head.effective_at
+        replica.fire_timer(workflow, head.timer_id, at=at)
+        return None
+
+    def _react(self, case_id: UUID, workflow: CompiledWorkflow, replica: Case, head: Any, command: Command) -> str | None:
+        """Take the reported child event as the follow-up manager would; None, or why no reaction was due."""
+        try:
+            child_id = UUID(head.child_id)
+        except ValueError:
+            return f"{head.child_id!r} is not a case id"
+        child = self.events_of(child_id)
+        if not child or not isinstance(child[0], Case.Started) or child[0].parent_id != str(case_id):
+            return f"case {child_id} is not a child of this case"
+        if not 1 <= head.child_version <= len(child):
+            return f"child case {child_id} has no event {head.child_version}"
+        moved = child[head.child_version - 1]
+        if not isinstance(moved, Case.Transitioned) or moved.source == moved.target:
+            return f"event {head.child_version} of child case {child_id} is a {type_name(moved)}, not a change of state"
+        listening = workflow.reactions_to.get(child[0].definition_id, [])
+        reactions = [r for r in listening if moved.target in r.reaches]
+        if not reactions:
+            states = sorted({state for r in listening for state in r.reaches})
+            return f"the child entered {moved.target!r}; this definition reacts to {child[0].definition_id} reaching {', '.join(states) or 'no state'}"
+        reaction = reactions[0]  # the follow-up manager takes them in order; the first is recorded, the rest find it reported
+        folded: Case | None = None
+        for event in child[: head.child_version]:
+            folded = event.mutate(folded)
+        assert folded is not None
+        transition = replica.react(
+            workflow, reaction, copy_data(reaction.data, folded.data), child_id=child_id, child_version=head.child_version, at=moved.effective_at
+        )
+        if not replica.pending_events:
+            return f"event {head.child_version} of child case {child_id} had already been reported"
+        assert replica.effective_at is not None
+        self._spawned(replica, transition, command, head.actor, replica.effective_at)
+        return None
+
+    def _missed_only(self, workflow: CompiledWorkflow, before: Case | None, run: list[Any]) -> list[Any]:
+        """The scheduler's `record_missed_deadlines`, at the end of the day the latest of the run's deadlines fell due."""
+        if before is None:
+            return []
+        days = []
+        for event in run:
+            entry = before.deadlines.get(event.deadline_id)
+            try:
+                day = date.fromisoformat(entry["due_date"]) if entry else None
+            except ValueError:
+                day = None
+            if day is not None and within(day):
+                days.append(day)
+        if not days:
+            return []
+        replica = copy.deepcopy(before)
+        replica.record_missed_deadlines(workflow, at=day_over_at(max(days)))
+        return list(replica.collect_events())
+
+    # ----------------------------------------------------------------- children
+
+    def _spawned(self, replica: Case, transition: Any, command: Command, actor: str, at: Any) -> None:
+        """The ChildLinked the engine records when a transition starts a child (the child's id is the stored one)."""
+        if transition is None or transition.starts is None:
+            return
+        stored = next((e for e in command.events if isinstance(e, Case.ChildLinked)), None)
+        child_id = UUID(stored.child_id) if stored is not None else UUID(int=0)
+        child = self.events_of(child_id) if stored is not None else []
+        if child and isinstance(child[0], Case.Started) and child[0].definition_id == transition.starts.workflow:
+            key = f"{child[0].definition_id}@{child[0].definition_version}"
+        else:
+            key = self.engine.catalog.get(transition.starts.workflow, on=uk_date(at)).key
+        replica.link_child(child_id, key, transition.trigger, actor=actor, at=at)
+
+    def _children(self, case_id: UUID, workflow: CompiledWorkflow, before: Case | None, command: Command) -> list[Finding]:
+        """Each child a command linked: started by it, at its moment, with the data its transition copies."""
+        findings = []
+        for link in (e for e in command.events if isinstance(e, Case.ChildLinked)):
+            version = link.originator_version
+            try:
+                child = self.events_of(UUID(link.child_id))
+            except ValueError:
+                child = []
+            if not child or not isinstance(child[0], Case.Started) or child[0].parent_id != str(case_id):
+                findings.append(Finding(case_id, version, "ChildLinked", "differs", f"case {link.child_id} was not started as this case's child"))
+                continue
+            started = child[0]
+            problems = [
+                f"its {name} is {getattr(started, name)!r}, not {getattr(link, name)!r}"
+                for name in ("actor", "effective_at")
+                if getattr(started, name) != getattr(link, name)
+            ]
+            spec = next((t.starts for t in workflow.definition.transitions if t.trigger == link.trigger and t.starts is not None), None)
+            if spec is not None and before is not None:
+                parent_data = {**before.data, **{k: v for e in command.events if isinstance(e, Case.Transitioned) for k, v in e.data.items()}}
+                try:
+                    wanted = validate_payload(pinned_workflow(self.engine, started).start_model, copy_data(spec.data, parent_data), "the child")
+                except LaworkflowError as error:
+                    wanted = {"(cannot be had)": str(error)}
+                if wanted != started.data:
+                    problems.append(f"it started with data {started.data!r}; the transition gives {wanted!r}")
+            if problems:
+                findings.append(Finding(case_id, version, "ChildLinked", "differs", f"child case {link.child_id}: " + "; ".join(problems)))
+        return findings
+
+
+def replay(engine: Engine, case_id: UUID | None = None) -> ReplayReport:
+    """Replay one case, or every case of the store, against the definitions they pinned."""
+    return Replayer(engine).replay(case_id)
+
+
+__all__ = ["ReplayReport", "Replayer", "describe", "pinned_workflow", "replay"]
