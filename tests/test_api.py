@@ -23,6 +23,7 @@ import typer
 from typer.testing import CliRunner
 
 from laworkflow import cli as cli_module
+from laworkflow.audit.verify import verify
 from laworkflow.cli.keys import keys_app
 from laworkflow.errors import ConcurrentChange
 from laworkflow.http.app import create_app
@@ -223,7 +224,7 @@ class TestQueries:
         assert body["ok"] is True
         assert {c["case_id"] for c in body["cases"]} == {first, second}
         one = api.get("/v1/verify", params={"case": first}).json()
-        assert one == api.engine.verify(first).to_dict()
+        assert one == verify(api.engine, first).to_dict()
 
 
 class TestProbes:
@@ -568,7 +569,7 @@ class TestThreads:
         assert statuses == [200] * 100
         after = sum(1 for c in [shared, *own] for h in api.engine.history(c) if h.type == "Transitioned")
         assert after - before == 100
-        assert api.engine.verify().ok
+        assert verify(api.engine).ok
 
 
 # ------------------------------------------------------------ keys, in Python
@@ -639,7 +640,7 @@ class TestKeys:
     def test_keys_are_not_cases(self, make_engine):
         engine = make_engine()
         Keys(engine).issue("backoffice", "inspector", by="admin")
-        assert engine.case_ids() == [] and engine.due() == [] and engine.verify().ok
+        assert engine.case_ids() == [] and engine.due() == [] and verify(engine).ok
 
 
 # ------------------------------------------------------------------ keys, CLI

@@ -88,7 +88,7 @@ def store(kept: tuple[Path, Path, Path, Path], tmp_path: Path) -> Path:
 
 
 def case_rows(db: Path) -> list[tuple[object, ...]]:
-    return sql(db, "SELECT rowid, originator_id, originator_version FROM stored_events WHERE topic LIKE 'laworkflow.cases.%' ORDER BY rowid")
+    return sql(db, "SELECT rowid, originator_id, originator_version FROM stored_events WHERE topic LIKE 'laworkflow.cases.case:%' ORDER BY rowid")
 
 
 def caught(db: Path, kept: tuple[Path, Path, Path, Path], *plain_says: str) -> str:

@@ -22,6 +22,7 @@ import pytest
 
 from laworkflow import Catalog, Engine, SimulatedClock, store_env
 from laworkflow import engine as engine_module
+from laworkflow.audit.verify import verify
 from laworkflow.keys import Keys
 from laworkflow.risk import RiskRegister
 
@@ -72,7 +73,7 @@ def test_cases_keys_and_assessments_written_before_load_after(old_store):
         busy = engine.get(suffolk)  # loaded from its snapshot, then the events after it
         assert busy.state == "on_site" and len(engine.history(suffolk)) >= 60
         assert engine.get(oxfordshire).state == "concern_raised"
-        assert engine.verify().ok, engine.verify()
+        assert verify(engine).ok, verify(engine)
         assert {item.case_id for item in engine.due("2016-01-01")} >= {norfolk, suffolk}
 
         assert sorted((k["name"], k["revoked"]) for k in Keys(engine).list()) == [("auditor-1", True), ("backoffice", False)]
@@ -85,7 +86,7 @@ def test_cases_keys_and_assessments_written_before_load_after(old_store):
 
         # Writing goes on after the old events, under today's topics, and the chain still holds.
         engine.fire(suffolk, "record_evidence", {"notebook": "summary", "entry": "After the move"}, actor="lead-hmi", at="2013-06-12T10:00")
-        assert engine.verify(suffolk).ok
+        assert verify(engine, suffolk).ok
     finally:
         engine.close()
 

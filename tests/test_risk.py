@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from laworkflow import Catalog, InvalidData, LaworkflowError, UnknownDefinition
+from laworkflow.audit.verify import verify
 from laworkflow.risk import (
     AUTHORITY_NAMESPACE,
     CRITERIA,
@@ -447,7 +448,7 @@ class TestRegister:
         assert view.latest["term"] == "2015-spring" and view.latest["assessed_on"] == "2015-02-02"
         assert {c: view.latest["ratings"][c]["rag"] for c in EIGHT} == {c: OXFORDSHIRE[c][0] for c in EIGHT}
         assert view.trend["attainment_below_national"] == {"rag": "amber", "reported": "mixed", "previous_rag": None, "since_previous": None}
-        assert engine.verify().ok
+        assert verify(engine).ok
 
     def test_a_workflow_that_lists_the_pupil_premium_gap_carries_it(self, catalog_with_pupil_premium, store):
         """The case starts on the latest version in force, and carries every rated criterion it lists."""

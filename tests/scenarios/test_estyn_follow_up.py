@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import pytest
 
 from laworkflow import GuardFailed
+from laworkflow.audit.verify import verify
 
 LGES = "estyn-lges"
 QUESTIONS = ["Q1", "Q2", "Q3", "Q4"]
@@ -394,7 +395,7 @@ class TestMonitoringVisit:
         statuses = {name: d["status"] for name, d in view.deadlines.items()}
         assert statuses == {"improvement_conference": "met", "progress_conference": "met", "monitoring_visit": "met"}
         assert missed(engine, follow_up) == []
-        assert engine.verify().ok
+        assert verify(engine).ok
 
     def test_not_removed_stays_in_follow_up_for_a_further_progress_conference(self, make_engine):
         """Part 3, Monitoring visit (silent on "not removed"): a further progress conference around a year after the visit."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import pytest
 
 from laworkflow import GuardFailed, InvalidData, TriggerNotAllowed
+from laworkflow.audit.verify import verify
 
 LGES = "estyn-lges"
 AUTHORITY = {"authority": "Ceredigion"}
@@ -413,7 +414,7 @@ class TestFullRuns:
             "plans_updated": "met",
         }
         assert missed(engine, case) == []
-        assert engine.verify(case).ok
+        assert verify(engine, case).ok
 
     def test_an_authority_causing_significant_concern_is_handed_to_its_follow_up_on_publication(self, make_engine, store):
         """Part 1, Follow-up activity and After the inspection; Part 3: publication starts the linked follow-up case."""

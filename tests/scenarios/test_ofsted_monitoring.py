@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 
 from laworkflow import GuardFailed, TriggerNotAllowed
+from laworkflow.audit.verify import verify
 
 MONITORING = "ofsted-monitoring"
 VISIT = "ofsted-monitoring-visit"
@@ -180,7 +181,7 @@ class TestMonitoringAndReinspection:
         # The quarterly deadline standing since visit 4 (due 10 Feb 2018) is withdrawn with the case on 2 Feb 2018.
         assert view.deadlines["next_monitoring_visit"]["status"] == "withdrawn"
         assert engine.register(nation="england") == []
-        assert all(engine.verify(c).ok for c in [parent, reinspection, *children])
+        assert all(verify(engine, c).ok for c in [parent, reinspection, *children])
 
     def test_notice_of_a_visit_is_five_working_days_at_most(self, make_engine):
         """Next steps ¶3 (choice: 5 working days): notice Wed 4 Jan 2017; Thu 5 (1), Fri 6 (2), Mon 9 (3), Tue 10 (4), Wed 11 (5)."""

@@ -57,6 +57,18 @@ def stored_digest(event: Any) -> str:
     return event_digest(type(event).__qualname__, fields)
 
 
+def unexpected_fields(event: Any) -> list[str]:
+    """Names of fields a stored event came back with that its class does not have.
+
+    The mapper restores every key of the stored JSON onto the event, and the
+    digest covers only the class's fields, so a key added in the database would
+    otherwise ride along unseen: `verify` reports it as tampering and `history`
+    leaves it out of the details (flagging it by name).
+    """
+    known = {f.name for f in dataclasses.fields(event)}
+    return sorted(name for name in vars(event) if name not in known)
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
@@ -498,4 +510,4 @@ class _Plan:
         return _inside(rule.resolve(anchor, self.workflow.calendar), f"{what} ({due}) would fall due on")
 
 
-__all__ = ["Case", "GENESIS", "event_digest", "stored_digest"]
+__all__ = ["Case", "GENESIS", "event_digest", "stored_digest", "unexpected_fields"]

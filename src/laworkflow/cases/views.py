@@ -76,6 +76,8 @@ class HistoryEntry(View):
     details: dict[str, Any]
     prev_hash: str
     digest: str
+    # Fields the stored event has but its type does not (added in the database): named, never shown as details.
+    unexpected_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,47 @@ class CaseCheck(View):
 
 
 @dataclass(frozen=True)
+class SnapshotCheck(View):
+    """A stored snapshot compared with its aggregate folded from the events up to the version it claims."""
+
+    originator_id: UUID
+    version: int
+    topic: str
+    ok: bool
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class IndexRow(View):
+    """One row of the timer index that differs from the index rebuilt from the log: as stored, as rebuilt."""
+
+    case_id: UUID
+    kind: str
+    name: str
+    stored: DueItem | None
+    rebuilt: DueItem | None
+
+
+@dataclass(frozen=True)
+class IndexCheck(View):
+    """The stored timer index compared with one rebuilt in memory from the log up to the same position."""
+
+    ok: bool
+    position: int
+    rows: int
+    missing: list[IndexRow]
+    extra: list[IndexRow]
+    changed: list[IndexRow]
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class VerifyReport(View):
     ok: bool
     cases: list[CaseCheck]
+    log: list[str] = field(default_factory=list)  # events of the log outside any case (key ring, authorities) that are not as written
+    snapshots: list[SnapshotCheck] = field(default_factory=list)  # only those that disagree with the events
+    index: IndexCheck | None = None  # with `verify --index`
 
 
 @dataclass(frozen=True)

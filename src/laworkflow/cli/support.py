@@ -307,6 +307,8 @@ def case_text(view: dict[str, Any]) -> str:
     ]
     if view.get("as_of"):
         lines.append(f"  as of: {view['as_of']}")
+    if view.get("known_on"):
+        lines.append(f"  as recorded by the end of: {view['known_on']}")
     for name, timer in sorted(view["timers"].items()):
         lines.append(f"  timer {name}: fires {timer['trigger']} at {timer['due_at']}")
     for name, deadline in sorted(view["deadlines"].items(), key=lambda kv: kv[1]["due_date"]):

@@ -134,6 +134,7 @@ class HistoryEvent(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     digest: str
+    unexpected_fields: list[str] = Field(default=[], description="Fields the stored event has but its type does not: tampering (never shown in details).")
 
 
 class HistoryOut(BaseModel):
@@ -204,9 +205,40 @@ class CaseCheckOut(BaseModel):
     problems: list[str]
 
 
+class SnapshotCheckOut(BaseModel):
+    originator_id: UUID
+    version: int
+    topic: str
+    ok: bool
+    problems: list[str]
+
+
+class IndexRowOut(BaseModel):
+    case_id: UUID
+    kind: str
+    name: str
+    stored: DueItemOut | None
+    rebuilt: DueItemOut | None
+
+
+class IndexCheckOut(BaseModel):
+    ok: bool
+    position: int
+    rows: int
+    missing: list[IndexRowOut]
+    extra: list[IndexRowOut]
+    changed: list[IndexRowOut]
+    problems: list[str]
+
+
 class VerifyOut(BaseModel):
-    ok: bool = Field(description="False when any digest or link of the chain does not match: the record was altered.")
+    ok: bool = Field(
+        description="False when anything read back is not as written (a digest, a link, a stray field, a snapshot, the index): the record was altered."
+    )
     cases: list[CaseCheckOut]
+    log: list[str] = Field(default=[], description="Events outside any case (key ring, authorities) that are not as their type writes them.")
+    snapshots: list[SnapshotCheckOut] = Field(default=[], description="Stored snapshots that disagree with the events (never read by the engine).")
+    index: IndexCheckOut | None = Field(default=None, description="With ?index=true: the timer index compared with one rebuilt from the log.")
 
 
 class HealthOut(BaseModel):

@@ -46,9 +46,12 @@ def show_case(
     service: Service,
     case: CaseId,
     as_of: Annotated[MomentIn | None, Query(description="The case as it stood then: events that took effect by this moment.")] = None,
+    known_on: Annotated[
+        MomentIn | None, Query(description="What the record said at the end of this UK day: events recorded by then. With as_of, both apply.")
+    ] = None,
 ) -> dict[str, Any]:
-    """A case now, or as it stood at a past moment."""
-    return service.locked(service.engine.get, case_id(case), as_of=as_of).to_dict()
+    """A case now, as it stood at a past moment (`as_of`), or as the record told it on a past day (`known_on`)."""
+    return service.locked(service.engine.get, case_id(case), as_of=as_of, known_on=known_on).to_dict()
 
 
 @router.get("/v1/cases/{case}/history", response_model=HistoryOut, tags=["cases"], responses=CASE_ERRORS)

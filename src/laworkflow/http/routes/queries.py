@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from laworkflow.audit.verify import verify as verify_record
 from laworkflow.cases.views import jsonable
 from laworkflow.http.auth import Reader, Service, case_id
 from laworkflow.http.bodies import StrictJSONRoute
@@ -54,9 +55,10 @@ def verify(
     _: Reader,
     service: Service,
     case: Annotated[UUID | None, Query(description="One case; default every case.")] = None,
+    index: Annotated[bool, Query(description="Also compare the timer index with one rebuilt from the log.")] = False,
 ) -> dict[str, Any]:
-    """Recompute every digest and the chain; `ok` is false when the record was altered (still a 200)."""
-    report = service.locked(service.engine.verify, case_id(case) if case is not None else None)
+    """Recompute every digest and the chain, look for stray fields and forged snapshots; `ok` is false when the record was altered (still a 200)."""
+    report = service.locked(verify_record, service.engine, case_id(case) if case is not None else None, index=index)
     return report.to_dict()
 
 

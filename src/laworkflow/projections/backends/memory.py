@@ -105,7 +105,8 @@ class MemoryDueStore(DueStore):
         self.positions[name] = position
 
     def reset(self) -> None:
-        self.index, self.positions, self.quarantine = DueIndex(), {}, {}
+        self.index, self.quarantine = DueIndex(), {}
+        self.positions.pop(TRACKING, None)  # the outbox and the other followers' positions stay, as the contract says
 
     def enqueue(self, notifications: list[dict[str, Any]]) -> None:
         for payload in notifications:
