@@ -53,12 +53,15 @@ def fire(
 def show(
     ctx: typer.Context,
     case: str,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Show the case as it stood then (ISO date or time).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Show the case as it stood then: events that took effect by then (ISO date or time).")] = None,
+    known_on: Annotated[
+        str | None, typer.Option("--known-on", help="Show what the record said at the end of that UK day: events recorded by then (ISO date).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A case now, or as it stood on a past date."""
+    """A case now, as it stood on a past date (--as-of), or as the record told it on a past day (--known-on); both combine."""
     with engine_for(ctx) as engine:
-        view = engine.get(case_id_of(engine, case), as_of=as_of).to_dict()
+        view = engine.get(case_id_of(engine, case), as_of=as_of, known_on=known_on).to_dict()
     emit(as_json, view, case_text(view))
 
 

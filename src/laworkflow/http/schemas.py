@@ -109,6 +109,7 @@ class CaseOut(BaseModel):
     events: int
     last_effective_at: Moment | None
     as_of: Moment | None
+    known_on: Day | None = None
 
 
 class StartCase(Strict):
