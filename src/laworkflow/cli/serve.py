@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +26,26 @@ def serve(
     webhook: Annotated[
         list[str] | None, typer.Option("--webhook", help="POST every notification (timer fired, deadline missed or approaching) here as JSON; repeatable.")
     ] = None,
+    checkpoint_every: Annotated[
+        float,
+        typer.Option(
+            "--checkpoint-every",
+            envvar="LAWORKFLOW_CHECKPOINT_EVERY",
+            min=0.1,
+            help="Seconds between signed checkpoints (with $LAWORKFLOW_CHECKPOINT_KEY set); one is also recorded at start and at a clean stop.",
+        ),
+    ] = 3600.0,
+    checkpoint_dir: Annotated[
+        Path,
+        typer.Option(
+            "--checkpoint-dir",
+            envvar="LAWORKFLOW_CHECKPOINT_DIR",
+            help="Folder the signed checkpoints are written to (created if missing); keep copies elsewhere.",
+        ),
+    ] = Path("checkpoints"),
 ) -> None:
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
+    from laworkflow.service.checkpoints import CheckpointSettings
     from laworkflow.service.process import serve as run_service
     from laworkflow.startup import open_engine
 
@@ -35,6 +54,8 @@ def serve(
     with store_errors(ctx.obj.store):
         engine = open_engine(catalog, ctx.obj.store)
     try:
-        run_service(engine, host=host, port=port, http=http, poll_seconds=poll, webhooks=webhook or [])
+        run_service(
+            engine, host=host, port=port, http=http, poll_seconds=poll, webhooks=webhook or [], checkpoints=CheckpointSettings(checkpoint_dir, checkpoint_every)
+        )
     finally:
         engine.close()

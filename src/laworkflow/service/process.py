@@ -22,6 +22,7 @@ from typing import Any
 
 from laworkflow.engine import Engine
 from laworkflow.logs import get_logger
+from laworkflow.service.checkpoints import CheckpointSettings, keeper_for
 from laworkflow.service.notify import LogSink, WebhookSink
 from laworkflow.service.scheduler import Scheduler
 from laworkflow.startup import where
@@ -34,25 +35,43 @@ def readiness(scheduler: Scheduler, thread: threading.Thread) -> Callable[[], bo
     return lambda: thread.is_alive() and scheduler.healthy()
 
 
-def serve(engine: Engine, *, host: str, port: int, http: bool = True, poll_seconds: float = 5.0, webhooks: list[str] | None = None) -> int:
+def serve(
+    engine: Engine,
+    *,
+    host: str,
+    port: int,
+    http: bool = True,
+    poll_seconds: float = 5.0,
+    webhooks: list[str] | None = None,
+    checkpoints: CheckpointSettings | None = None,
+) -> int:
     """Run until SIGTERM or SIGINT, then stop in order; returns how many due items were handled.
 
+    With $LAWORKFLOW_CHECKPOINT_KEY set, signed checkpoints are recorded at start, every
+    `checkpoints.every` seconds and after the scheduler stops (`service.checkpoints`).
     The caller owns the engine and closes it after this returns.
     """
     lock = threading.RLock()
     sinks = [LogSink(), *(WebhookSink(url) for url in webhooks or [])]
     scheduler = Scheduler(engine, lock, poll_seconds=poll_seconds, sinks=sinks)
     log.info("service.starting", host=host, port=port, http=http)
-    if http:
-        _serve_http(engine, scheduler, lock, host=host, port=port)
-    else:
+    keeper = keeper_for(engine, checkpoints or CheckpointSettings())
+    if keeper is not None:
+        keeper.start_in_thread()
+    try:
+        if http:
+            _serve_http(engine, scheduler, lock, host=host, port=port)
+        else:
 
-        def stop(signum: int, frame: Any) -> None:
-            scheduler.stop()
+            def stop(signum: int, frame: Any) -> None:
+                scheduler.stop()
 
-        with _signals(stop):
-            print(f"laworkflow scheduling without HTTP (store: {where(engine)})", file=sys.stderr, flush=True)
-            scheduler.run()
+            with _signals(stop):
+                print(f"laworkflow scheduling without HTTP (store: {where(engine)})", file=sys.stderr, flush=True)
+                scheduler.run()
+    finally:
+        if keeper is not None:
+            keeper.stop()  # the last checkpoint, over everything the scheduler recorded
     log.info("service.stopped", handled=scheduler.fired)
     return scheduler.fired
 
