@@ -48,6 +48,7 @@ CASE_KEYS = {
     "events",
     "last_effective_at",
     "as_of",
+    "known_on",
 }
 EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
