@@ -568,3 +568,31 @@ def test_the_scripts_ed25519_agrees_with_rfc8032_and_cryptography() -> None:
         assert not ed.ed25519_verify(other, message, signature)
         pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         assert ed.raw_public_key(pem) == raw
+
+
+def test_import_into_an_encrypted_store_encrypts_with_its_key_and_keeps_the_tree(record: Record, tmp_path: Path) -> None:
+    """The leaves cover the plaintext: the target's cipher encrypts what is inserted, and a re-export is the same bundle."""
+    target = str(tmp_path / "encrypted.sqlite")
+    cipher = base64.b64encode(os.urandom(32)).decode()
+    run = subprocess.run(
+        [sys.executable, "-m", "laworkflow.cli", "--store", target, "--workflows", str(WORKFLOWS), "import", str(record.bundle)],
+        capture_output=True,
+        text=True,
+        env={**_env(None), "LAWORKFLOW_CIPHER_KEY": cipher},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    plain = [base64.b64decode(line["state"]) for line in lines_of(members_of(record.bundle))]
+    with closing(sqlite3.connect(target)) as connection:
+        stored = [bytes(row[0]) for row in connection.execute("SELECT state FROM stored_events ORDER BY rowid")]
+    assert len(stored) == len(plain) and all(s != p and b'"actor"' not in s for s, p in zip(stored, plain, strict=True))
+    again = tmp_path / "from-encrypted.zip"
+    run = subprocess.run(
+        [sys.executable, "-m", "laworkflow.cli", "--store", target, "--workflows", str(WORKFLOWS), "export", "--out", str(again)],
+        capture_output=True,
+        text=True,
+        env={**_env(record.key), "LAWORKFLOW_CIPHER_KEY": cipher},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert again.read_bytes() == record.bundle.read_bytes()
