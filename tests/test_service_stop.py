@@ -141,7 +141,12 @@ def test_serve_says_where_it_listens_at_the_default_log_level_without_a_password
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert log.read_text().splitlines() == [f"laworkflow serving on http://127.0.0.1:{port} (store: sqlite:///{tmp_path / 'events.sqlite'})"]
+    lines = log.read_text().splitlines()
+    # besides it, only the warning that no checkpoints are recorded (no LAWORKFLOW_CHECKPOINT_KEY here)
+    assert [line for line in lines if not line.startswith("{")] == [
+        f"laworkflow serving on http://127.0.0.1:{port} (store: sqlite:///{tmp_path / 'events.sqlite'})"
+    ]
+    assert [json.loads(line)["event"] for line in lines if line.startswith("{")] == ["checkpoint.off"]
 
 
 # ------------------------------------------------------------------ readiness
