@@ -303,6 +303,18 @@ FORGERIES: list[tuple[str, str, Callable[[], Edit], int, str, str]] = [
         "ChildReported",
         "is a Transitioned, not a change of state",
     ),
+    (  # a deadline the case never had "met": the aggregate itself cannot take it; replay says so and goes on
+        "deadline-the-case-never-had",
+        "four",
+        lambda: appended(
+            lambda last: new(
+                Case.DeadlineMet, last, "2024-03-05T10:00", ESTYN, deadline_id="letter", met_on="2024-03-05", late_by_working_days=0, timing="on_time"
+            )
+        ),
+        3,
+        "DeadlineMet",
+        "would not record it here",
+    ),
     (  # the letter's DeadlineMet dropped
         "expected-event-missing",
         "two",
@@ -367,9 +379,11 @@ def test_the_clean_store_replays_clean(base: tuple[Path, dict[str, str]]) -> Non
 
 def test_an_unknown_case_is_one_error_line_and_the_store_is_unchanged(store: Path) -> None:
     before = sql(store, "SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid")
-    run = cli(store, "audit", "replay", "ffffffff")
+    run, full = cli_together(store, ["audit", "replay", "ffffffff"], ["audit", "replay", "ffffffff-0000-4000-8000-000000000000"])
     assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.startswith("error: no case id starts with 'ffffffff'") and run.stderr.count("\n") == 1
+    assert full.returncode == 1 and full.stdout == ""
+    assert full.stderr == "error: no case ffffffff-0000-4000-8000-000000000000\n"
     assert sql(store, "SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid") == before
 
 

@@ -92,8 +92,8 @@ def differences(stored: Any, expected: Any) -> str:
     return "; ".join(parts)
 
 
-def compare(case_id: UUID, stored: list[Any], expected: list[Any]) -> list[Finding]:
-    """Findings for one command: stored events without a counterpart, counterparts that differ, expected events missing."""
+def compare(case_id: UUID, stored: list[Any], expected: list[Any], command: str = "this command") -> list[Finding]:
+    """Findings for one command (`command` names it in messages): stored events without a counterpart, counterparts that differ, expected events missing."""
     matcher = SequenceMatcher(None, [_signature(e) for e in stored], [_signature(e) for e in expected], autojunk=False)
     findings = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -111,7 +111,7 @@ def compare(case_id: UUID, stored: list[Any], expected: list[Any]) -> list[Findi
                     old.originator_version,
                     type_name(old),
                     "unexpected",
-                    f"the definition would not record it here; replayed, this command records: {given}",
+                    f"the definition would not record it here; replayed, {command} records: {given}",
                 )
             )
         after = stored[i2 - 1].originator_version if i2 > 0 else (stored[0].originator_version - 1 if stored else 0)

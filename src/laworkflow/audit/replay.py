@@ -40,7 +40,7 @@ from laworkflow.calendar.clock import day_over_at, uk_date
 from laworkflow.cases.case import Case
 from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
 from laworkflow.engine import Engine
-from laworkflow.errors import LaworkflowError
+from laworkflow.errors import LaworkflowError, UnknownCase
 from laworkflow.projections.followup import copy_data
 
 _CACHED_CASES = 256  # cases whose events are kept while replaying others (a parent's children, a child's parent)
@@ -91,8 +91,14 @@ class Replayer:
 
     def replay(self, case_id: UUID | None = None) -> ReplayReport:
         report = ReplayReport()
+        if case_id is not None and not self.events_of(case_id):
+            raise UnknownCase(f"no case {case_id}")
         for cid in [case_id] if case_id is not None else self.engine.case_ids():
-            events, commands, findings = self.case(cid)
+            try:
+                events, commands, findings = self.case(cid)
+            except Exception as error:  # events that do not even decode, or a forgery no command could take: said, not raised
+                events, commands = 0, 0
+                findings = [Finding(cid, None, "Case", "unreplayable", f"replaying it failed ({type(error).__name__}: {error})")]
             report.cases += 1
             report.events += events
             report.commands += commands
@@ -165,7 +171,8 @@ class Replayer:
     def _command(self, case_id: UUID, workflow: CompiledWorkflow, before: Case | None, command: Command) -> list[Finding]:
         expected = self._expected(case_id, workflow, before, command)
         if expected.refused is None:
-            return compare(case_id, command.events, expected.events) + self._children(case_id, workflow, before, command)
+            named = f"the {command.kind} at event {command.events[0].originator_version}"
+            return compare(case_id, command.events, expected.events, named) + self._children(case_id, workflow, before, command)
         run = command.missed  # the head is refused: its missed deadlines may still be the scheduler's, recorded before it
         findings = compare(case_id, run, self._missed_only(workflow, before, run))
         rest = command.events[len(run) :]
@@ -178,23 +185,24 @@ class Replayer:
         head = command.head
         if head is None:
             return _Expected(self._missed_only(workflow, before, command.events))
-        if isinstance(head, Case.Started):
-            if before is not None:
-                return _Expected(refused="a case starts once; this one had started at event 1")
-            started = Case.begin(
-                workflow,
-                data=head.data,
-                parameters=head.parameters,
-                actor=head.actor,
-                at=head.effective_at,
-                case_id=head.originator_id,
-                parent_id=head.parent_id,
-            )
-            return _Expected(list(started.collect_events()))
-        if before is None:
-            return _Expected(refused="the case has not started")
-        replica = copy.deepcopy(before)
         try:
+            if isinstance(head, Case.Started):
+                if before is not None:
+                    return _Expected(refused="a case starts once; this one had started at event 1")
+                started = Case.begin(
+                    workflow,
+                    data=head.data,
+                    parameters=head.parameters,
+                    actor=head.actor,
+                    at=head.effective_at,
+                    case_id=head.originator_id,
+                    parent_id=head.parent_id,
+                )
+                return _Expected(list(started.collect_events()))
+            if before is None:
+                return _Expected(refused="the case has not started")
+            replica = copy.deepcopy(before)
+            refused = None
             if isinstance(head, Case.Transitioned):
                 increments = {name for t in workflow.transitions_from(before.state, head.trigger) for name in t.increments}
                 payload = {k: v for k, v in head.data.items() if k not in increments}
@@ -202,15 +210,11 @@ class Replayer:
                 self._spawned(replica, transition, command, head.actor, head.effective_at)
             elif isinstance(head, Case.ChildReported):
                 refused = self._react(case_id, workflow, replica, head, command)
-                if refused is not None:
-                    return _Expected(refused=refused)
             else:
                 refused = self._fire_timer(workflow, replica, head)
-                if refused is not None:
-                    return _Expected(refused=refused)
-        except LaworkflowError as refusal:
+        except (LaworkflowError, ValueError, OverflowError) as refusal:  # ValueError, OverflowError: a moment no clock gives (a forged lateness)
             return _Expected(refused=f"the definition refuses it: {refusal}")
-        return _Expected(list(replica.collect_events()))
+        return _Expected(refused=refused) if refused is not None else _Expected(list(replica.collect_events()))
 
     def _fire_timer(self, workflow: CompiledWorkflow, replica: Case, head: Any) -> str | None:
         """Fire the timer at the moment the stored event says it fired; None, or why it would not have."""
@@ -244,8 +248,11 @@ class Replayer:
             return f"the child entered {moved.target!r}; this definition reacts to {child[0].definition_id} reaching {', '.join(states) or 'no state'}"
         reaction = reactions[0]  # the follow-up manager takes them in order; the first is recorded, the rest find it reported
         folded: Case | None = None
-        for event in child[: head.child_version]:
-            folded = event.mutate(folded)
+        try:
+            for event in child[: head.child_version]:
+                folded = event.mutate(folded)
+        except Exception as error:  # the child's own record is broken: its replay says where
+            return f"child case {child_id} cannot be read up to event {head.child_version} ({type(error).__name__}: {error})"
         assert folded is not None
         transition = replica.react(
             workflow, reaction, copy_data(reaction.data, folded.data), child_id=child_id, child_version=head.child_version, at=moved.effective_at
