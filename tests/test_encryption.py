@@ -203,6 +203,11 @@ def test_a_key_that_cannot_be_an_aes_key_is_refused_before_any_store_is_touched(
     assert not list(tmp_path.glob("new.sqlite*"))  # not even an empty store was created
 
 
+def test_serve_refuses_an_encrypted_store_without_its_key_at_start(encrypted: tuple[Path, str, Path]) -> None:
+    enc, _, _ = encrypted
+    unchanged_after(enc, lambda: refused(str(enc), "serve", "--no-http", says="encrypted"))
+
+
 def test_both_the_key_and_a_key_file_at_once_is_refused(encrypted: tuple[Path, str, Path], tmp_path: Path) -> None:
     enc, key, _ = encrypted
     key_file = tmp_path / "k"
