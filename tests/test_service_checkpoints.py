@@ -142,6 +142,43 @@ def test_serve_records_signed_checkpoints_at_start_periodically_and_at_stop_and_
         assert "log extends the checkpoint" in out, out
 
 
+def test_at_start_a_log_that_no_longer_extends_the_newest_kept_checkpoint_is_an_error_and_the_file_is_kept(tmp_path: Path) -> None:
+    db, key, folder = tmp_path / "s.sqlite", tmp_path / "k.pem", tmp_path / "kept"
+    cli(db, "checkpoint", "keygen", "--out", str(key))
+    start_case(db)
+    start_case(db)
+    settings = {"LAWORKFLOW_CHECKPOINT_KEY": str(key), "LAWORKFLOW_CHECKPOINT_DIR": str(folder)}
+    with serving(db, tmp_path / "first.log", **settings) as (process, _):
+        wait_for("the start checkpoint", lambda: sizes(folder) == [events_in(db)], tmp_path / "first.log", process)
+    kept = {p.name: p.read_text() for p in folder.iterdir()}
+
+    with closing(sqlite3.connect(db)) as connection:  # an attacker edits the first case's authority in place
+        connection.execute("UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), 'Kent', 'Kont') AS BLOB) WHERE rowid = 1")
+        connection.commit()
+    with serving(db, tmp_path / "second.log", **settings) as (process, port):
+        wait_for("the check", lambda: "checkpoint.failed" in (tmp_path / "second.log").read_text(), tmp_path / "second.log", process)
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json() == {"status": "ready"}
+    events = log_events(tmp_path / "second.log")
+    assert [e["problem"] for e in events if e.get("event") == "checkpoint.log_not_extended"] == [
+        f"log rewritten: its first {len(sqlite_rows(db))} events no longer hash to the root kept in {next(iter(kept))}"
+    ]
+    assert "already holds another checkpoint" in str(next(e for e in events if e.get("event") == "checkpoint.failed")["error"])
+    assert {p.name: p.read_text() for p in folder.iterdir()} == kept  # never overwritten
+
+    with closing(sqlite3.connect(db)) as connection:  # then the last event goes
+        connection.execute("DELETE FROM stored_events WHERE rowid = (SELECT max(rowid) FROM stored_events)")
+        connection.commit()
+    with serving(db, tmp_path / "third.log", **settings) as (process, _):
+        wait_for("the check", lambda: "checkpoint.log_not_extended" in (tmp_path / "third.log").read_text(), tmp_path / "third.log", process)
+    problems = [e["problem"] for e in log_events(tmp_path / "third.log") if e.get("event") == "checkpoint.log_not_extended"]
+    assert len(problems) == 1 and str(problems[0]).startswith("log truncated")
+
+
+def sqlite_rows(db: Path) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(db)) as connection:
+        return connection.execute("SELECT rowid FROM stored_events").fetchall()
+
+
 def test_a_checkpoint_key_that_cannot_be_loaded_is_logged_and_the_service_serves_on(tmp_path: Path) -> None:
     db, log, folder = tmp_path / "s.sqlite", tmp_path / "serve.log", tmp_path / "kept"
     start_case(db)

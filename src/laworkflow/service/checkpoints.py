@@ -21,6 +21,11 @@ with the store. A file of the same size that is already there is left alone:
 the same text is nothing to do, other text is reported (the log was rewritten or
 rolled back and regrown, or another key signs) and never overwritten.
 
+At start the newest checkpoint already in the folder is checked as the log is
+read: a log that no longer extends it (truncated, rolled back, rewritten) is
+logged as the error `checkpoint.log_not_extended`, for the operator to look into
+with `verify --checkpoint`; the service serves on.
+
 A checkpoint that cannot be made (a folder that cannot be written, a store that
 cannot be read for a moment) is logged as `checkpoint.failed` and tried again at
 the next round; it never stops the service. Without a key the service says once,
@@ -38,7 +43,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from laworkflow.audit.checkpoint import KEY_ENV, ORIGIN, Checkpoint, CheckpointError, sign, signer_from_file
+from laworkflow.audit.checkpoint import KEY_ENV, ORIGIN, Checkpoint, CheckpointError, parse, sign, signer_from_file
 from laworkflow.audit.frontier import Frontier
 from laworkflow.audit.leaves import log_entries
 from laworkflow.engine import Engine
@@ -103,6 +108,18 @@ def write_checkpoint(folder: Path, name: str, note: str) -> bool:
     return True
 
 
+def newest_kept(folder: Path, key: Ed25519PrivateKey) -> Checkpoint | None:
+    """The largest checkpoint in the folder signed by this key, to prove at start that the log still extends it."""
+    names = sorted(p.name for p in folder.glob(file_name(0).replace("0" * 20, "[0-9]" * 20))) if folder.is_dir() else []
+    if not names:
+        return None
+    try:
+        return parse((folder / names[-1]).read_text(encoding="utf-8"), key.public_key())
+    except (OSError, UnicodeDecodeError, CheckpointError) as error:
+        log.warning("checkpoint.kept_unreadable", file=names[-1], error=str(error))
+        return None
+
+
 class CheckpointKeeper:
     """Signs the log's tree head in a thread of its own: at start, every `every` seconds, and once more at `stop()`."""
 
@@ -115,13 +132,31 @@ class CheckpointKeeper:
         self.failures = 0
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.newest_kept = newest_kept(settings.folder, key)  # checked once, as the first round folds the log in
+
+    def _check_kept(self) -> None:
+        """Once the frontier is as large as the newest kept checkpoint: is its root the kept one?"""
+        kept = self.newest_kept
+        if kept is not None and self.frontier.size == kept.size:
+            self.newest_kept = None
+            if self.frontier.root() != kept.root:
+                log.error(
+                    "checkpoint.log_not_extended",
+                    kept_size=kept.size,
+                    problem=f"log rewritten: its first {kept.size} events no longer hash to the root kept in {file_name(kept.size)}",
+                )
 
     def record(self, reason: str) -> Path | None:
         """Sign and keep the tree head if the log grew since the last one; the file written, or None."""
+        self._check_kept()
         for entry in log_entries(self.engine.recorder, self.engine.mapper, after=self.position):
             self.frontier.append(entry.leaf())
             self.position = entry.notification_id
+            self._check_kept()
         size = self.frontier.size
+        if self.newest_kept is not None:
+            kept, self.newest_kept = self.newest_kept, None
+            log.error("checkpoint.log_not_extended", kept_size=kept.size, problem=f"log truncated: {size} events now, {file_name(kept.size)} has {kept.size}")
         if size == self.last_size:
             return None
         checkpoint = Checkpoint(ORIGIN, size, self.frontier.root())
