@@ -439,3 +439,15 @@ def test_every_case_the_scenarios_and_linked_cases_produce_replays_clean(tmp_pat
     replays = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     assert len(replays) >= 80 and sum(r["cases"] for r in replays) >= 150, len(replays)
     assert [r for r in replays if r["findings"]] == []
+
+
+def test_a_store_written_before_the_relayout_replays_clean(tmp_path: Path) -> None:
+    """Events under the old topics (tests/fixtures/store_before_relayout.sqlite, a copy) split and replay like new ones."""
+    db = copy_store(REPO / "tests" / "fixtures" / "store_before_relayout.sqlite", tmp_path / "old.sqlite")
+    engine = Engine(Catalog.from_directory(REPO / "workflows"), env=store_env(str(db)))
+    try:
+        report = replay(engine)
+    finally:
+        engine.close()
+    ((cases, events),) = sql(db, "SELECT SUM(topic LIKE '%Case.Started'), COUNT(*) FROM stored_events WHERE topic LIKE 'laworkflow.case:Case.%'")
+    assert report.ok and (report.cases, report.events) == (cases, events), [f.line() for f in report.findings]
