@@ -50,7 +50,7 @@ CASE_KEYS = {
     "as_of",
     "known_on",
 }
-EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest"}
+EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest", "unexpected_fields"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 # The definition, read independently of the engine, for expectations about its shape.
