@@ -10,11 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import uuid
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from laworkflow import Catalog
 from laworkflow.cases.case import stored_digest
 from laworkflow.engine import Engine
 from laworkflow.store import store_env
+from sqlite_files import copy_store, sql
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -46,19 +45,6 @@ def ok(db: Path, key: Path, *args: str) -> str:
     run = cli(db, key, *args)
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-    return target
-
-
-def sql(db: Path, statement: str, *params: object) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute(statement, params).fetchall()
-        connection.commit()
-    return rows
 
 
 def start_case(db: Path, key: Path) -> str:

@@ -17,12 +17,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from laworkflow.engine import Engine
 from laworkflow.simulation import demo
 from laworkflow.simulation.national import simulate_nation
 from laworkflow.store import store_env
+from sqlite_files import copy_store, sql
 
 REPO = Path(__file__).resolve().parents[1]
 FLOWS = REPO / "tests" / "fixtures" / "replay"
@@ -72,19 +71,6 @@ def cli_together(db: Path, *commands: list[str]) -> list[subprocess.CompletedPro
         out, err = process.communicate(timeout=120)
         done.append(subprocess.CompletedProcess(args, process.returncode, out, err))
     return done
-
-
-def sql(db: Path, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute(statement, params).fetchall()
-        connection.commit()
-    return rows
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-    return target
 
 
 def build(db: Path) -> dict[str, str]:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from laworkflow.cases.case import stored_digest
 from laworkflow.engine import Engine
 from laworkflow.keys import KEYRING_ID, Keys, Unauthenticated, digest
 from laworkflow.store import store_env
+from sqlite_files import copy_store, sql
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
@@ -59,19 +58,6 @@ def ok(store: str, key: Path, *args: str) -> str:
     done = run(store, key, *args)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
-
-
-def sql(db: Path, statement: str, *params: object) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(db)) as connection:
-        rows = connection.execute(statement, params).fetchall()
-        connection.commit()
-    return rows
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-    return target
 
 
 def start_case(store: str, key: Path, authority: str) -> str:

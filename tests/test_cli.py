@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sqlite_files import copy_store
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 DEFINITION_FILE = WORKFLOWS / "ofsted-laassi-2013.yaml"
@@ -103,13 +105,6 @@ def ok_json(db: Path, *args: str) -> Any:
     run = cli(db, *args, "--json")
     assert run.code == 0, str(run)
     return run.json()
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    """A consistent copy of an SQLite store (the backup API copes with WAL mode)."""
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-    return target
 
 
 def stored_rows(db: Path) -> tuple[int, list[tuple[Any, ...]]]:
