@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from laworkflow import GuardFailed, TriggerNotAllowed
+from laworkflow import GuardFailed, InvalidData, TriggerNotAllowed
 from laworkflow.audit.verify import verify
 
 MONITORING = "ofsted-monitoring"
@@ -315,3 +315,60 @@ class TestMonitoringAndReinspection:
         assert missed.details["due_date"] == "2017-02-03"
         (met,) = history_of(engine, late, "DeadlineMet", deadline_id="next_monitoring_visit")
         assert (met.details["met_on"], met.details["timing"], met.details["late_by_working_days"]) == ("2017-02-08", "late", 3)
+
+
+class TestTimingAndCounts:
+    def test_the_24_months_count_from_the_submission_unless_the_case_chooses_the_day_required(self, make_engine):
+        """Timing ¶1 ("from the point when the local authority is required to submit an action plan") against Next steps ¶2
+        item 4 ("within 24 months of the local authority submitting its action plan"): the decision by default, the
+        proposal by parameter (choice in the YAML)."""
+        engine = make_engine(start="2016-07-04T09:00")
+        plan = {"action_plan_date": "2016-10-03", "action_plan_required_by": "2016-09-26"}
+        submitted = engine.start(MONITORING, SOME_AREAS, actor="ofsted", at="2016-07-04T09:00")
+        view = engine.fire(submitted, "submit_action_plan", plan, actor="la", at="2016-10-03T10:00")
+        # Submitted Monday 3 October 2016 + 24 months = Wednesday 3 October 2018 (the required day plays no part).
+        assert view.deadlines["reinspection_within_24_months"]["due_date"] == "2018-10-03"
+
+        proposal = {"reinspection_within": "24 months after action_plan_required_by"}
+        required = engine.start(MONITORING, SOME_AREAS, parameters=proposal, actor="ofsted", at="2016-07-04T09:00")
+        before = len(engine.history(required))
+        with pytest.raises(InvalidData, match="action_plan_required_by"):  # nothing to count from: refused, nothing written
+            engine.fire(required, "submit_action_plan", {"action_plan_date": "2016-10-03"}, actor="la", at="2016-10-03T10:00")
+        assert len(engine.history(required)) == before
+        view = engine.fire(required, "submit_action_plan", plan, actor="la", at="2016-10-03T10:00")
+        # Required by Monday 26 September 2016 + 24 months = Wednesday 26 September 2018, a week earlier.
+        assert view.deadlines["reinspection_within_24_months"]["due_date"] == "2018-09-26"
+
+    def test_no_caller_sets_the_visit_counts(self, make_engine):
+        """Next steps ¶2 item 4, "a minimum of four monitoring visits": the count is not start data, and a number sent is replaced by the count."""
+        engine = make_engine(start="2016-07-04T09:00")
+        with pytest.raises(InvalidData, match="visits_completed"):
+            engine.start(MONITORING, {**SOME_AREAS, "visits_completed": 4}, actor="ofsted", at="2016-07-04T09:00")
+        with pytest.raises(InvalidData, match="visits_arranged"):
+            engine.start(MONITORING, {**SOME_AREAS, "visits_arranged": 4}, actor="ofsted", at="2016-07-04T09:00")
+        assert engine.case_ids() == []
+        parent = judged(engine)
+        view = engine.fire(parent, "schedule_visit", {"visits_arranged": 4}, actor="shmi", at="2017-01-04T09:00")
+        assert view.data["visits_arranged"] == 1
+        assert engine.get(view.children[-1]["id"]).data["visit_number"] == 1  # the first visit: its letter stays unpublished
+        assert "visits_completed" not in view.data  # counted only when a visit's letter is done
+
+    def test_the_authority_and_the_department_give_views_on_timing_and_nobody_else(self, make_engine):
+        """Timing ¶1, ¶3; Annex A Proposal two: the views of the authority and the DfE influence the timing; they are recorded, not binding."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent = judged(engine)
+        engine.fire(parent, "record_view_on_timing", {"view_of": "local_authority", "view": "ready by autumn 2017"}, actor="la", at="2017-01-05T10:00")
+        view = engine.fire(
+            parent,
+            "record_view_on_timing",
+            {"view_of": "department_for_education", "view": "early re-inspection", "proposed_date": "2017-09-11"},
+            actor="dfe",
+            at="2017-01-06T10:00",
+        )
+        assert view.state == "monitoring" and view.data["view_of"] == "department_for_education"
+        recorded = history_of(engine, parent, "Transitioned", trigger="record_view_on_timing")
+        assert [(h.actor, h.details["data"]["view_of"]) for h in recorded] == [("la", "local_authority"), ("dfe", "department_for_education")]
+        with pytest.raises(InvalidData, match="view_of"):
+            engine.fire(parent, "record_view_on_timing", {"view_of": "schools", "view": "now"}, actor="x", at="2017-01-07T10:00")
+        with pytest.raises(GuardFailed, match="visits_completed ge 4"):  # a view does not decide the re-inspection
+            engine.fire(parent, "decide_reinspection", actor="shmi", at="2017-01-07T10:00")
