@@ -51,6 +51,7 @@ CASE_KEYS = {
     "last_effective_at",
     "as_of",
     "known_on",
+    "findings",
 }
 EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest", "unexpected_fields"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

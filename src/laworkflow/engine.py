@@ -335,6 +335,7 @@ class Engine(Application[UUID]):
         for (authority, label), rows in sorted(grouped.items()):
             open_cases = set(self._register.cases_of(authority))
             upcoming = [item for item in pending if item.case_id in open_cases]
+            findings = sorted((f for row in rows for f in row.findings), key=lambda f: f["effective_at"])
             entries.append(
                 RegisterEntry(
                     authority=authority,
@@ -343,6 +344,8 @@ class Engine(Application[UUID]):
                     since=min(row.since for row in rows),
                     cases=[{"id": str(row.case_id), "workflow": row.workflow, "state": row.state} for row in rows],
                     next_due=upcoming[0] if upcoming else None,
+                    findings=len(findings),
+                    latest_finding=findings[-1] if findings else None,
                 )
             )
         return entries
@@ -396,7 +399,7 @@ class Engine(Application[UUID]):
             return []
         spec = transition.starts
         child = Case.begin(
-            self.catalog.get(spec.workflow, on=uk_date(at)),
+            self.catalog.get(spec.workflow, on=uk_date(at), strict=False),
             data=copy_data(spec.data, parent.data),
             parameters=None,
             actor=actor,
@@ -519,6 +522,7 @@ class Engine(Application[UUID]):
             last_effective_at=case.effective_at,
             as_of=as_of,
             known_on=known_on,
+            findings=case.findings,
         )
 
 

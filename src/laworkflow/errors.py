@@ -104,6 +104,12 @@ class OutOfRange(LaworkflowError, ValueError):
     code = "out_of_range"
 
 
+class NotInForce(LaworkflowError):
+    """No version of a workflow is in force on the day a case would start on it; the message names each version's window."""
+
+    code = "not_in_force"
+
+
 class NotQuarantined(LaworkflowError, LookupError):
     """No quarantined item has that id (`laworkflow quarantine list` shows them)."""
 

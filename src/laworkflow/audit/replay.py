@@ -294,7 +294,7 @@ class Replayer:
         if child and isinstance(child[0], Case.Started) and child[0].definition_id == transition.starts.workflow:
             key = f"{child[0].definition_id}@{child[0].definition_version}"
         else:
-            key = self.engine.catalog.get(transition.starts.workflow, on=uk_date(at)).key
+            key = self.engine.catalog.get(transition.starts.workflow, on=uk_date(at), strict=False).key
         replica.link_child(child_id, key, transition.trigger, actor=actor, at=at)
 
     def _children(self, case_id: UUID, workflow: CompiledWorkflow, before: Case | None, command: Command) -> list[Finding]:

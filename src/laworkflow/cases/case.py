@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
 from laworkflow.calendar.clock import day_over_at, start_of_day, uk_date
+from laworkflow.cases.findings import findings_after, out_of_force
 from laworkflow.definitions.guards import GuardContext
 from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
 from laworkflow.definitions.model import START, Transition
@@ -197,6 +198,21 @@ class Case(Aggregate):
         def change(self, case: Case) -> None:
             case.reported = [*case.reported, f"{self.child_id}:{self.child_version}"]
 
+    class FindingRecorded(Event):
+        """A "normally"/"usually" rule not kept: a warning, recorded by the command that did it (`cases.findings`)."""
+
+        finding_id: str
+        trigger: str
+        message: str
+        cites: str
+        details: str
+
+        def change(self, case: Case) -> None:
+            case.findings = [
+                *case.findings,
+                {"id": self.finding_id, **{k: getattr(self, k) for k in ("trigger", "message", "cites", "details", "effective_at")}},
+            ]
+
     class ChildLinked(Event):
         child_id: str
         workflow: str
@@ -226,6 +242,7 @@ class Case(Aggregate):
         self.deadlines: dict[str, dict[str, Any]] = {}
         self.children: list[dict[str, str]] = []
         self.reported: list[str] = []
+        self.findings: list[dict[str, Any]] = []
         self.effective_at: datetime | None = None
         self.head_hash = GENESIS
 
@@ -268,6 +285,7 @@ class Case(Aggregate):
         plan = _Plan(workflow, state=state, data=payload, parameters=values)
         plan.enter_state(state, at, actor)
         plan.set_deadlines(START, at, actor)
+        plan.findings(START, at, actor)
         fields["digest"] = event_digest(cls.Started.__qualname__, fields)
         case = cls._create(
             cls.Started,
@@ -432,6 +450,7 @@ class _Plan:
         self.state = target
         self._meet_deadlines(transition.trigger, at, actor)
         self.set_deadlines(transition.trigger, at, actor)
+        self.findings(transition.trigger, at, actor)
         if target != source:
             for timer_id, timer in list(self.timers.items()):
                 if timer["state"] == source:
@@ -440,6 +459,12 @@ class _Plan:
             self.enter_state(target, at, actor)
         if self.workflow.is_terminal(target):
             self._end(at, actor)
+
+    def findings(self, trigger: str, at: datetime, actor: str) -> None:
+        """The warnings this trigger records (`laworkflow.cases.findings`); at the start, also a version out of force."""
+        outside = [out_of_force(self.workflow, uk_date(at))] if trigger == START else []
+        for fields in [f for f in outside if f] + findings_after(self.workflow, trigger, self.data, self.parameters, uk_date(at)):
+            self.add("FindingRecorded", at, actor, **fields)
 
     def enter_state(self, state: str, at: datetime, actor: str) -> None:
         for timer in self.workflow.timers_by_state.get(state, []):

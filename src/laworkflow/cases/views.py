@@ -64,6 +64,8 @@ class CaseView(View):
     last_effective_at: datetime | None
     as_of: datetime | None = None
     known_on: date | None = None  # the UK day by whose end the events shown had been recorded
+    # Warnings recorded where a "normally"/"usually" rule was not kept: {id, trigger, message, cites, details, effective_at}.
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -188,3 +190,5 @@ class RegisterEntry(View):
     since: datetime
     cases: list[dict[str, str]]
     next_due: DueItem | None
+    findings: int = 0  # warnings recorded on these cases (see CaseView.findings)
+    latest_finding: dict[str, Any] | None = None  # the last of them: {case_id, id, message, cites, effective_at}

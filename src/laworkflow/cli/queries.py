@@ -48,6 +48,7 @@ def register(
     text = "\n".join(
         f"{e['authority']:<28} {e['nation']:<8} {e['status']:<18} since {e['since'][:10]}  next: "
         + (f"{e['next_due']['name']} {e['next_due']['due_at'][:10]}" if e["next_due"] else "-")
+        + (f"  findings: {e['findings']}, latest {e['latest_finding']['id']} {e['latest_finding']['effective_at'][:10]}" if e["findings"] else "")
         for e in entries
     )
     emit(as_json, {"nation": nation, "status": status, "entries": entries}, text or "no authority listed")

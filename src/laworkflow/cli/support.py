@@ -320,4 +320,6 @@ def case_text(view: dict[str, Any]) -> str:
         lines.append(f"  parent: {view['parent']}")
     for child in view["children"]:
         lines.append(f"  child: {child['id']} ({child['workflow']}, by {child['trigger']})")
+    for finding in view.get("findings", []):
+        lines.append(f"  finding {finding['id']} ({finding['effective_at'][:10]}, {finding['trigger']}): {finding['message']} [{finding['cites']}]")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from laworkflow.definitions.guards import GuardRegistry, default_guards
 from laworkflow.definitions.loader import load_file
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
 from laworkflow.definitions.model import Definition
-from laworkflow.errors import DefinitionError, Problem, UnknownDefinition
+from laworkflow.errors import DefinitionError, NotInForce, Problem, UnknownDefinition
 
 WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
 
@@ -123,8 +123,15 @@ class Catalog:
     def __iter__(self) -> Iterator[CompiledWorkflow]:
         return iter(sorted(self._compiled.values(), key=lambda w: (w.definition.id, w.definition.version)))
 
-    def get(self, definition_id: str, version: int | None = None, *, on: date | None = None) -> CompiledWorkflow:
-        """The given version (`id@version` names one too); else the one in force `on` a day; else the latest."""
+    def get(self, definition_id: str, version: int | None = None, *, on: date | None = None, strict: bool = True) -> CompiledWorkflow:
+        """The given version (`id@version` names one too); else the one in force `on` a day; else the latest.
+
+        A day on which no version is in force (before the first window, after the last one ends, or between
+        two) is NotInForce, naming every window; with `strict=False` (a child case a parent starts: the
+        parent's framework was already accepted) it is the last version to come into force by then, else
+        the first. A version named explicitly is given whatever the day: the case records a finding when
+        it starts outside its window (`laworkflow.cases.findings`).
+        """
         if "@" in definition_id and version is None:
             definition_id, _, number = definition_id.partition("@")
             if not number.isdigit():
@@ -134,8 +141,15 @@ class Catalog:
         if not versions:
             raise UnknownDefinition(f"unknown workflow {definition_id!r}; known: {', '.join(self.ids()) or '(none)'}")
         if version is None and on is not None:
-            in_force = [v for v in versions if (self._compiled[(definition_id, v)].definition.in_force_from or date.min) <= on]
-            version = in_force[-1] if in_force else versions[0]
+            in_force = [v for v in versions if self._compiled[(definition_id, v)].definition.in_force_on(on)]
+            if not in_force and strict:
+                windows = "; ".join(f"{definition_id}@{v}: {self._compiled[(definition_id, v)].definition.window()}" for v in versions)
+                raise NotInForce(
+                    f"no version of {definition_id!r} is in force on {on.isoformat()} (in force: {windows}); "
+                    f"name a version (id@N) to run a case on it all the same, recorded as a finding"
+                )
+            begun = [v for v in versions if (self._compiled[(definition_id, v)].definition.in_force_from or date.min) <= on]
+            version = in_force[-1] if in_force else (begun[-1] if begun else versions[0])
         if version is None:
             version = versions[-1]
         if version not in versions:

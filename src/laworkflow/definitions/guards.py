@@ -15,7 +15,7 @@ from typing import Any
 from laworkflow.calendar.bounds import LATEST_DAY, within
 from laworkflow.calendar.durations import parse_duration
 from laworkflow.calendar.working_days import WorkingCalendar
-from laworkflow.definitions.model import Condition
+from laworkflow.definitions.model import DAY_OPS, Condition
 from laworkflow.errors import OutOfRange
 
 
@@ -100,11 +100,31 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def subject(condition: Condition, context: GuardContext) -> Any:
+    """What a condition looks at: its field's value, or without a field the day the trigger takes effect."""
+    return context.effective_date if condition.field is None else context.data.get(condition.field)
+
+
+def _on_days(op: str, actual: Any, expected: Any, context: GuardContext) -> bool:
+    """`working_day`, `before`, `on_or_after`: a day that is not a date (or is missing) satisfies none of them."""
+    day = _as_date(actual)
+    if day is None:
+        return False
+    if op == "working_day":
+        return context.calendar.is_working_day(day) == (expected is not False)
+    bound = _as_date(expected)
+    if bound is None:
+        return False
+    return day < bound if op == "before" else day >= bound
+
+
 def check_condition(condition: Condition, context: GuardContext) -> bool:
     """True when the condition holds; a missing field never satisfies a comparison."""
-    actual = context.data.get(condition.field)
+    actual = subject(condition, context)
     expected = context.resolve(condition.value)
     op = condition.op
+    if op in DAY_OPS:
+        return _on_days(op, actual, expected, context)
     if op == "present":
         return (actual is not None) == (expected is not False)
     if op == "eq":
@@ -137,7 +157,12 @@ def check_condition(condition: Condition, context: GuardContext) -> bool:
 def describe(condition: Condition, context: GuardContext | None = None) -> str:
     """A condition as a reader would say it; given a context, with the values it was checked against."""
     value = condition.value if context is None else context.resolve(condition.value)
-    text = condition.field + (f" {condition.op}" if condition.op == "present" else f" {condition.op} {value!r}")
+    name = condition.field or "the day it takes effect"
+    if condition.op == "present" or (condition.op == "working_day" and value is None):
+        text = f"{name} {condition.op}"
+    else:
+        text = f"{name} {condition.op} {value!r}"
     if context is not None:
-        text += f" (is {context.data.get(condition.field)!r}, on {context.effective_date.isoformat()})"
+        shown = subject(condition, context)
+        text += f" (is {(shown.isoformat() if isinstance(shown, date) else shown)!r}, on {context.effective_date.isoformat()})"
     return text

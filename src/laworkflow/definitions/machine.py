@@ -70,6 +70,11 @@ def _message(item: Any) -> str:
     return str(raised) if item.get("type") == "value_error" and raised is not None else item["msg"]
 
 
+def is_iso_day(value: Any) -> bool:
+    """A parameter written as a day, YYYY-MM-DD (not a due rule, though it starts with a digit)."""
+    return isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-" and value.replace("-", "").isdigit()
+
+
 def _parameter_text(text: str, parameters: dict[str, Any]) -> str:
     """A rule written directly, or `$name` for the case's value of a parameter."""
     return str(parameters[text[1:]]) if text.startswith("$") else text
@@ -86,6 +91,8 @@ def _parameter_value(name: str, default: Any, value: Any) -> Any:
             raise ValueError("expected true or false")
         if isinstance(default, (int, float)):
             return type(default)(value)
+        if is_iso_day(default):  # a date parameter ("2014-11-01"): a date inside the range, kept as ISO text
+            return check_day(date.fromisoformat(str(value)), "the date").isoformat()
         if isinstance(default, str) and default[:1].isdigit() or str(default).startswith("on "):
             return str(parse_due(str(value)))
         if isinstance(default, date):  # a date parameter: inside the range

@@ -15,7 +15,7 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
 START = "start"  # in a deadline's `set_by`: set when the case starts, not by a trigger
@@ -77,7 +77,12 @@ Op = Literal[
     "min_items",
     "max_items",
     "within",
+    "working_day",
+    "before",
+    "on_or_after",
 ]
+# Ops on a day: without a `field` they look at the day the trigger takes effect.
+DAY_OPS = ("working_day", "before", "on_or_after")
 
 
 class Condition(Strict):
@@ -87,12 +92,22 @@ class Condition(Strict):
     trigger takes effect and that many days later (inclusive). A value written
     `$name` is read from the definition's parameters; `=field` compares with
     another field of the case (and with `min_items`/`max_items`, its length).
+    `working_day` holds when the date is a working day of the case's calendar
+    (value `false`: when it is not); `before` and `on_or_after` compare the
+    date with a date. These three, written without a `field`, look at the day
+    the trigger takes effect: a rule decided by the date it applies.
     """
 
-    field: Name
+    field: Name | None = None
     op: Op
     value: Any = None
     cites: Citation | None = None
+
+    @model_validator(mode="after")
+    def _field_needed(self) -> Condition:
+        if self.field is None and self.op not in DAY_OPS:
+            raise ValueError(f"op {self.op!r} needs a 'field' (only {', '.join(DAY_OPS)} may omit it, to look at the day the trigger takes effect)")
+        return self
 
 
 class NamedGuard(Strict):
@@ -204,6 +219,23 @@ class Reaction(Strict):
     cites: Citation
 
 
+class Finding(Strict):
+    """A "normally" or "usually" of the documents: not a refusal, but a warning recorded on the case.
+
+    When a trigger in `on` is taken (or the case starts, `start`) and every
+    condition in `when` holds on the case as it then is, the same command
+    records a `FindingRecorded` event with this id, message and citation.
+    """
+
+    id: Name
+    on: Names = Field(min_length=1, description="Triggers after which the conditions are checked; `start` when a case starts.")
+    when: Annotated[list[Condition], BeforeValidator(lambda value: [value] if isinstance(value, dict) else value)] = Field(
+        min_length=1, description="Conditions that, all holding, say the irregularity happened."
+    )
+    message: str = Field(min_length=1)
+    cites: Citation
+
+
 class Definition(Strict):
     """One version of one workflow. Immutable once a case has started on it."""
 
@@ -216,6 +248,14 @@ class Definition(Strict):
         default=None,
         description="The day this version starts to apply: a case started on or after it (naming no version) runs on it.",
     )
+    in_force_until: date | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The last day this version applies (inclusive); none: still in force. A case started on a day no version is in force is refused.",
+    )
+    in_force_cites: Citation | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="Where the window comes from, with the reading chosen."
+    )
     description: str = ""
     sources: dict[Name, Source] = Field(min_length=1)
     parameters: dict[Name, Parameter] = Field(default_factory=dict)
@@ -226,6 +266,7 @@ class Definition(Strict):
     timers: list[Timer] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     reactions: list[Reaction] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list, exclude_if=lambda value: not value, description="Irregularities recorded as warnings, not refused.")
     reference: dict[Name, Any] = Field(
         default_factory=dict, description="Reference data the process points to (themes, reporting areas, criteria), cited in comments."
     )
@@ -238,6 +279,19 @@ class Definition(Strict):
         """SHA-256 of the definition's canonical JSON: what a case pins when it starts."""
         canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def in_force_on(self, day: date) -> bool:
+        """Whether `day` falls in this version's window (no bound: open on that side)."""
+        return (self.in_force_from or date.min) <= day <= (self.in_force_until or date.max)
+
+    def window(self) -> str:
+        """The window as a reader says it: "2013-06-01 to 2014-04-30", "from 2014-11-01", "always"."""
+        start, end = self.in_force_from, self.in_force_until
+        if start and end:
+            return f"{start.isoformat()} to {end.isoformat()}"
+        if start or end:
+            return f"from {start.isoformat()}" if start else f"until {end.isoformat()}"  # type: ignore[union-attr]
+        return "always"
 
     def fields(self) -> dict[str, DataField]:
         """Every data field the case may hold: start data and every trigger's data."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from laworkflow.calendar.durations import parse_due, parse_duration
 from laworkflow.definitions.guards import GuardRegistry
-from laworkflow.definitions.model import START, Condition, Definition, NamedGuard
+from laworkflow.definitions.machine import is_iso_day
+from laworkflow.definitions.model import DAY_OPS, START, Condition, Definition, NamedGuard
 from laworkflow.errors import DurationError
 
 Found = Iterator[tuple[tuple[str | int, ...], str]]
@@ -27,7 +29,7 @@ def _known(names: Any) -> str:
 
 
 def check_definition(definition: Definition, guards: GuardRegistry) -> list[tuple[tuple[str | int, ...], str]]:
-    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters, _reactions, _increments)
+    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters, _reactions, _increments, _findings)
     return [problem for check in checks for problem in check(definition, guards)]
 
 
@@ -48,6 +50,10 @@ def _citations(d: Definition, _: GuardRegistry) -> Found:
         yield from check(("parameters", name), parameter.cites.source)
     for i, reaction in enumerate(d.reactions):
         yield from check(("reactions", i), reaction.cites.source)
+    for i, finding in enumerate(d.findings):
+        yield from check(("findings", i), finding.cites.source)
+    if d.in_force_cites is not None:
+        yield from check(("in_force_cites",), d.in_force_cites.source)
     for i, t in enumerate(d.transitions):
         for j, guard in enumerate(t.guards):
             if guard.cites is not None:
@@ -142,8 +148,10 @@ def _guards(d: Definition, guards: GuardRegistry) -> Found:
 
 
 def _condition(d: Definition, c: Condition, fields: dict[str, Any], path: tuple[str | int, ...]) -> Found:
-    if c.field not in fields:
+    if c.field is not None and c.field not in fields:
         yield (*path, "field"), f"unknown field {c.field!r}; fields: {_known(fields)}"
+    elif c.field is not None and c.op in DAY_OPS and fields[c.field].type not in ("date", "datetime"):
+        yield (*path, "field"), f"'{c.op}' looks at a day, but field {c.field!r} is a {fields[c.field].type}"
     value = c.value
     if isinstance(value, str) and value.startswith("$"):
         if value[1:] not in d.parameters:
@@ -258,8 +266,29 @@ def _increments(d: Definition, _: GuardRegistry) -> Found:
 
 def _parameters(d: Definition, _: GuardRegistry) -> Found:
     for name, parameter in d.parameters.items():
-        if isinstance(parameter.value, str) and parameter.value[:1].isdigit():
+        if isinstance(parameter.value, str) and is_iso_day(parameter.value):
+            try:
+                date.fromisoformat(parameter.value)
+            except ValueError as error:
+                yield ("parameters", name, "value"), f"not a day: {error}"
+        elif isinstance(parameter.value, str) and parameter.value[:1].isdigit():
             try:
                 parse_due(parameter.value)
             except DurationError as error:
                 yield ("parameters", name, "value"), str(error)
+
+
+def _findings(d: Definition, _: GuardRegistry) -> Found:
+    """Findings name triggers that exist and conditions on fields that exist; ids are unique; the window is a window."""
+    triggers, fields, seen = {t.trigger for t in d.transitions}, d.fields(), set()
+    for i, finding in enumerate(d.findings):
+        if finding.id in seen:
+            yield ("findings", i, "id"), f"duplicate finding id {finding.id!r}"
+        seen.add(finding.id)
+        for j, trigger in enumerate(finding.on):
+            if trigger not in triggers and trigger != START:
+                yield ("findings", i, "on", j), f"unknown trigger {trigger!r}; triggers: {START}, {_known(triggers)}"
+        for j, condition in enumerate(finding.when):
+            yield from _condition(d, condition, fields, ("findings", i, "when", j))
+    if d.in_force_from and d.in_force_until and d.in_force_until < d.in_force_from:
+        yield ("in_force_until",), f"the window ends ({d.in_force_until}) before it starts ({d.in_force_from})"

@@ -36,6 +36,7 @@ STATUS: dict[str, int] = {
     "invalid_data": 422,
     "invalid_request": 422,
     "out_of_range": 422,
+    "not_in_force": 422,
     "bad_duration": 422,
     "bad_calendar": 422,
     "unknown_role": 422,

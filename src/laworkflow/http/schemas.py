@@ -91,6 +91,17 @@ class ChildOut(BaseModel):
     trigger: str
 
 
+class FindingOut(BaseModel):
+    """A warning recorded where a "normally"/"usually" rule of the documents was not kept."""
+
+    id: str
+    trigger: str
+    message: str
+    cites: str
+    details: str
+    effective_at: Moment
+
+
 class CaseOut(BaseModel):
     """A case now, or as it stood at `as_of`; the shape of the CLI's `show --json`."""
 
@@ -110,6 +121,7 @@ class CaseOut(BaseModel):
     last_effective_at: Moment | None
     as_of: Moment | None
     known_on: Day | None = None
+    findings: list[FindingOut] = []
 
 
 class StartCase(Strict):
@@ -190,6 +202,8 @@ class RegisterEntryOut(BaseModel):
     since: Moment
     cases: list[RegisterCase]
     next_due: DueItemOut | None
+    findings: int = 0
+    latest_finding: dict[str, Any] | None = None
 
 
 class RegisterOut(BaseModel):

@@ -7,7 +7,7 @@ a case in that state is listed; the label's start is when the case entered it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,6 +28,7 @@ class CaseRow:
     since: datetime
     ended: bool
     content_hash: str = ""
+    findings: list[dict[str, Any]] = field(default_factory=list)  # {case_id, id, message, cites, effective_at}, in order
 
 
 class AuthorityRegister(Projection):
@@ -57,6 +58,9 @@ class AuthorityRegister(Projection):
             if state.status != row.status:
                 row.status, row.since = state.status, event.effective_at
             row.state, row.ended = event.target, state.terminal
+        elif isinstance(event, Case.FindingRecorded) and event.originator_id in self.rows:
+            finding = {"case_id": str(event.originator_id), "id": event.finding_id, "message": event.message, "cites": event.cites}
+            self.rows[event.originator_id].findings.append({**finding, "effective_at": event.effective_at})
 
     def listed(self, nation: str | None = None, status: str | None = None) -> list[CaseRow]:
         """Open cases with a status label, optionally for one nation or one status."""
