@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from laworkflow.calendar.bounds import LATEST_DAY, within
-from laworkflow.calendar.durations import parse_duration
+from laworkflow.calendar.durations import parse_due, parse_duration
 from laworkflow.calendar.working_days import WorkingCalendar
 from laworkflow.definitions.model import DAY_OPS, Condition
 from laworkflow.errors import OutOfRange
@@ -118,6 +118,18 @@ def _on_days(op: str, actual: Any, expected: Any, context: GuardContext) -> bool
     return day < bound if op == "before" else day >= bound
 
 
+def _passed(actual: Any, rule_text: Any, context: GuardContext) -> bool:
+    """`passed`: the day the trigger takes effect is on or after the day the due rule gives, counted from the field's date."""
+    day = _as_date(actual)
+    if day is None or rule_text is None:
+        return False
+    try:
+        reached = parse_due(str(rule_text)).resolve(day, context.calendar)
+    except OutOfRange:  # past the last day the engine counts: never reached
+        return False
+    return context.effective_date >= reached
+
+
 def check_condition(condition: Condition, context: GuardContext) -> bool:
     """True when the condition holds; a missing field never satisfies a comparison."""
     actual = subject(condition, context)
@@ -146,6 +158,8 @@ def check_condition(condition: Condition, context: GuardContext) -> bool:
         return len(actual) >= bound if op == "min_items" else len(actual) <= bound
     if op == "within":
         return _within(actual, expected, context)
+    if op == "passed":
+        return _passed(actual, expected, context)
     if actual is None or expected is None:
         return False
     try:

@@ -80,6 +80,7 @@ Op = Literal[
     "working_day",
     "before",
     "on_or_after",
+    "passed",
 ]
 # Ops on a day: without a `field` they look at the day the trigger takes effect.
 DAY_OPS = ("working_day", "before", "on_or_after")
@@ -96,6 +97,9 @@ class Condition(Strict):
     (value `false`: when it is not); `before` and `on_or_after` compare the
     date with a date. These three, written without a `field`, look at the day
     the trigger takes effect: a rule decided by the date it applies.
+    `passed` takes a due rule counted from its date field ("5 working days",
+    "3 weeks before <the field>"): it holds from the day that rule gives, so
+    "at least five working days since the draft went" is a guard.
     """
 
     field: Name | None = None

@@ -171,6 +171,21 @@ def _condition(d: Definition, c: Condition, fields: dict[str, Any], path: tuple[
             parse_duration(str(value))
         except DurationError as error:
             yield (*path, "value"), str(error)
+    if c.op == "passed":
+        yield from _passed_rule(c, value, fields, path)
+
+
+def _passed_rule(c: Condition, value: Any, fields: dict[str, Any], path: tuple[str | int, ...]) -> Found:
+    """`passed` counts a due rule from its date field: the rule may name no other anchor."""
+    if c.field is None or fields.get(c.field) is None or fields[c.field].type not in ("date", "datetime"):
+        yield (*path, "field"), f"'passed' counts from a date field, got {c.field!r}"
+    try:
+        rule = parse_due(str(value))
+    except DurationError as error:
+        yield (*path, "value"), str(error)
+        return
+    if rule.anchor is not None and rule.anchor != c.field:
+        yield (*path, "value"), f"'passed' counts from its field {c.field!r}, but the rule {value!r} counts from {rule.anchor!r}"
 
 
 def _parameter_text(d: Definition, text: str, path: tuple[str | int, ...]) -> tuple[str | None, list[tuple[tuple[str | int, ...], str]]]:
