@@ -47,7 +47,7 @@ MONITORING = "ofsted-monitoring"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
 NOTICE = {"on_site_start": "2013-06-10", "lead_inspector": "Lead HMI", "inspectors": ["HMI"]}
 FEEDBACK = {"strengths": ["a"], "weaknesses": ["b"]}
-MONITORING_START = {"authority": "Anytown", "inadequate_areas": ["help_and_protection"], "all_key_areas_inadequate": False}
+MONITORING_START = {"authority": "Anytown", "inadequate_areas": ["help_and_protection"]}
 LIMIT = 64 * 1024
 
 
@@ -418,7 +418,7 @@ def _body(draw, fields: dict[str, st.SearchStrategy]) -> dict[str, Any]:
 
 START_BODY = {
     OFSTED: _body({"authority": TEXT, "concerns": st.lists(st.sampled_from(["attainment_below_national", "other_concern"]), min_size=1, max_size=2)}),
-    MONITORING: _body({"authority": TEXT, "inadequate_areas": st.just(["help_and_protection"]), "all_key_areas_inadequate": st.booleans()}),
+    MONITORING: _body({"authority": TEXT, "inadequate_areas": st.just(["help_and_protection"])}),
 }
 # (case, trigger, its data): each case in a state where the trigger may be taken, the date fields over the whole range.
 FIRES = [

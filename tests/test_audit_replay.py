@@ -36,6 +36,7 @@ from laworkflow.engine import Engine
 from laworkflow.simulation import demo
 from laworkflow.simulation.national import simulate_nation
 from laworkflow.store import store_env
+from old_definitions import workflows_as_pinned
 from sqlite_files import copy_store, sql
 
 REPO = Path(__file__).resolve().parents[1]
@@ -301,6 +302,22 @@ FORGERIES: list[tuple[str, str, Callable[[], Edit], int, str, str]] = [
         "DeadlineMet",
         "would not record it here",
     ),
+    (  # the child's outcome typed in by a person: its ChildReported dropped, the reaction's transition recorded as "estyn"'s
+        "internal-trigger-taken-by-a-person",
+        "one",
+        lambda: lambda events: [dataclasses.replace(e, actor=ESTYN) if e.originator_version == 16 else e for e in events if e.originator_version != 15],
+        15,
+        "Transitioned",
+        "trigger 'check_done' of review@1 is taken only by the engine, never by a person's command",
+    ),
+    (  # a derived value rewritten: the letter went to two, the stored count says one
+        "derived-value-the-data-does-not-give",
+        "two",
+        lambda: changed(12, data={"recipients": ["chief_executive", "director"], "letters_to": 1}),
+        12,
+        "Transitioned",
+        '"letters_to": 2',
+    ),
     (  # the letter's DeadlineMet dropped
         "expected-event-missing",
         "two",
@@ -430,7 +447,7 @@ def test_every_case_the_scenarios_and_linked_cases_produce_replays_clean(tmp_pat
 def test_a_store_written_before_the_relayout_replays_clean(tmp_path: Path) -> None:
     """Events under the old topics (tests/fixtures/store_before_relayout.sqlite, a copy) split and replay like new ones."""
     db = copy_store(REPO / "tests" / "fixtures" / "store_before_relayout.sqlite", tmp_path / "old.sqlite")
-    engine = Engine(Catalog.from_directory(REPO / "workflows"), env=store_env(str(db)))
+    engine = Engine(Catalog.from_directory(workflows_as_pinned(tmp_path)), env=store_env(str(db)))
     try:
         report = replay(engine)
     finally:

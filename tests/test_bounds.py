@@ -19,7 +19,7 @@ from laworkflow.projections.backends.sql import _stamp
 from laworkflow.risk import AssessmentDataError, RiskAssessment, parse_csv
 
 MONITORING = "ofsted-monitoring"
-SOME_AREAS = {"authority": "Barsetshire", "inadequate_areas": ["help_and_protection"], "all_key_areas_inadequate": False}
+SOME_AREAS = {"authority": "Barsetshire", "inadequate_areas": ["help_and_protection"]}
 BAD_DAYS = ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01"]
 
 

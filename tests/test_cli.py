@@ -285,7 +285,7 @@ def test_allowed_lists_the_triggers_the_definition_allows_from_the_state(noticed
     """`allowed --json` lists exactly the definition's triggers out of the case's state."""
     document = ok_json(noticed.db, "allowed", noticed.case_id)
     expected = {t["trigger"] for t in DEFINITION["transitions"] if "notice_given" in _from_states(t)}
-    assert expected == {"begin_on_site", "raise_concern", "resolve_concern"}
+    assert expected == {"defer_inspection", "begin_on_site", "raise_concern", "resolve_concern"}
     assert document["state"] == "notice_given"
     assert {t["trigger"] for t in document["triggers"]} == expected
 

@@ -26,6 +26,7 @@ from laworkflow import Catalog, Engine, SimulatedClock, store_env
 from laworkflow.errors import ConcurrentChange, DefinitionChanged, UnknownDefinition
 from laworkflow.http.app import create_app
 from laworkflow.keys import Keys
+from old_definitions import workflows_as_pinned
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -134,7 +135,7 @@ def test_the_record_is_written_in_the_same_atomic_save_as_the_case(db, folder, t
     shutil.copyfile(FIXTURE, old)
     (taken,) = rows(old, "SELECT originator_id FROM stored_events WHERE topic = 'laworkflow.case:Case.Started' ORDER BY rowid LIMIT 1")
     taken_id = uuid.UUID(bytes=taken[0]) if isinstance(taken[0], bytes) else uuid.UUID(taken[0])
-    engine = Engine(Catalog.from_directory(WORKFLOWS), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(old)))
+    engine = Engine(Catalog.from_directory(workflows_as_pinned(tmp_path)), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(old)))
     try:
         before = digest(old)
         with pytest.raises(ConcurrentChange):
@@ -231,7 +232,7 @@ def test_the_engine_reads_from_the_record_and_refuses_every_kind_of_command(db, 
     try:
         assert engine.get(case) == view
         assert engine.get(case, as_of="2013-06-04").state == "concern_raised"
-        assert [a.trigger for a in engine.allowed_triggers(case)] == ["begin_on_site", "raise_concern", "resolve_concern"]
+        assert [a.trigger for a in engine.allowed_triggers(case)] == ["begin_on_site", "begin_on_site", "defer_inspection", "raise_concern", "resolve_concern"]
         assert engine.pinned("ofsted-laassi", 1, view.definition_hash).content_hash == view.definition_hash
         assert [row.authority for row in engine.register()] == ["Kent"]
         before = digest(db)
@@ -315,7 +316,7 @@ def test_an_old_store_loads_without_records_and_gets_one_on_its_first_command(tm
     assert records(old) == []
     started = rows(old, "SELECT originator_id FROM stored_events WHERE topic = 'laworkflow.case:Case.Started' ORDER BY rowid")
     suffolk = uuid.UUID(bytes=started[1][0]) if isinstance(started[1][0], bytes) else uuid.UUID(started[1][0])
-    engine = Engine(Catalog.from_directory(WORKFLOWS), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(old)))
+    engine = Engine(Catalog.from_directory(workflows_as_pinned(tmp_path)), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(old)))
     try:
         view = engine.get(suffolk)
         assert records(old) == []  # reading writes nothing

@@ -127,7 +127,7 @@ class TestInspection:
         case = engine.start(OFSTED, START, actor="hmci", at="2013-06-03T09:00")
         engine.fire(case, "give_notice", {"on_site_start": "2013-06-10", **TEAM}, actor="ofsted", at="2013-06-05")
         assert [i.name for i in engine.due()] == ["notice_ends"]
-        engine.fire(case, "begin_on_site", actor="lead", at="2013-06-07")
+        engine.fire(case, "begin_on_site", {"early_start_reason": "the authority asked to start on Friday"}, actor="lead", at="2013-06-07")
         cancelled = [h for h in engine.history(case) if h.type == "TimerCancelled"]
         assert [c.details["timer_id"] for c in cancelled] == ["notice_ends"]
         assert all(i.kind != "timer" for i in engine.due())
@@ -171,6 +171,9 @@ class TestInspection:
         engine = make_engine()
         case = judged(engine)
         engine.fire(case, "declare_incomplete", {"reason": "evidence insufficient"}, actor="qa", at="2013-07-01")
+        with pytest.raises(TriggerNotAllowed):  # not before the authority is told the inspection is incomplete
+            engine.fire(case, "begin_on_site", {}, actor="lead", at="2013-07-08")
+        engine.fire(case, "notify_incomplete", {"notification": "letter to the DCS"}, actor="qa", at="2013-07-02")
         engine.fire(case, "begin_on_site", {}, actor="lead", at="2013-07-08")
         engine.fire(case, "leave_site", actor="lead", at="2013-07-09T17:00")
         # 20 working days after Tuesday 9 July 2013 (no bank holiday until 26 August): Tuesday 6 August.

@@ -47,6 +47,7 @@ transitions:
     cites: {source: guide, para: "2"}
   - trigger: visit_reported
     from: visiting
+    internal: true
     to: in_follow_up
     data:
       progress: {type: enum, choices: [good, poor]}
@@ -288,6 +289,7 @@ transitions:
     cites: {source: guide, para: "6"}
   - trigger: follow_up_visited
     from: following
+    internal: true
     to: closed
     cites: {source: guide, para: "6"}
 reactions:

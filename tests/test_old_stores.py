@@ -25,11 +25,11 @@ from laworkflow import engine as engine_module
 from laworkflow.audit.verify import verify
 from laworkflow.keys import Keys
 from laworkflow.risk import RiskRegister
+from old_definitions import workflows_as_pinned
 
 HERE = Path(__file__).resolve().parent
 FIXTURE = HERE / "fixtures" / "store_before_relayout.sqlite"
 REPO = HERE.parent
-WORKFLOWS = REPO / "workflows"
 OLD_PREFIXES = ("laworkflow.case:", "laworkflow.risk:", "laworkflow.keys:")
 
 
@@ -54,7 +54,7 @@ def _started(path: Path) -> list[UUID]:
 
 
 def _open(path: Path) -> Engine:
-    return Engine(Catalog.from_directory(WORKFLOWS), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(path)))
+    return Engine(Catalog.from_directory(workflows_as_pinned(path.parent)), clock=SimulatedClock("2015-03-02T09:00:00+00:00"), env=store_env(str(path)))
 
 
 def test_the_fixture_carries_the_topics_of_the_old_layout(old_store):
@@ -113,7 +113,7 @@ def test_the_cli_reads_an_old_store(old_store):
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "laworkflow.cli", "--store", str(old_store), "--workflows", str(WORKFLOWS), *args],
+            [sys.executable, "-m", "laworkflow.cli", "--store", str(old_store), "--workflows", str(workflows_as_pinned(old_store.parent)), *args],
             capture_output=True,
             text=True,
             env=env,

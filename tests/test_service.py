@@ -151,7 +151,7 @@ def test_the_index_deleted_and_rebuilt_is_identical(store, catalog):
     engine = Engine(catalog, clock=SimulatedClock("2013-06-03"), env=store_env(store))
     cases = arm_timers(engine, 20)
     for case in cases[:5]:
-        engine.fire(case, "begin_on_site", actor="lead", at="2013-06-07")  # cancels 5 timers, sets 5 deadlines
+        engine.fire(case, "begin_on_site", {"early_start_reason": "agreed"}, actor="lead", at="2013-06-07")  # cancels 5 timers, sets 5 deadlines
     engine.run_due(until="2013-06-10T12:00")  # fires the other 15
     before = engine.due()
     assert before, "something must be standing to compare"

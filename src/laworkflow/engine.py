@@ -259,10 +259,11 @@ class Engine(Application[UUID]):
         ]
 
     def allowed_triggers(self, case_id: UUID | str) -> list[AllowedTrigger]:
+        """What a person may fire from the case's state; internal transitions (a reaction's, a timer's alone) are not offered."""
         case, workflow = self._load(case_id, command=False)
         found = []
         for trigger in workflow.triggers_from(case.state):
-            for transition in workflow.transitions_from(case.state, trigger):
+            for transition in (t for t in workflow.transitions_from(case.state, trigger) if not t.internal):
                 found.append(
                     AllowedTrigger(
                         trigger=trigger,

@@ -68,6 +68,12 @@ class TriggerNotAllowed(LaworkflowError):
     code = "trigger_not_allowed"
 
 
+class InternalTrigger(LaworkflowError):
+    """A person's command took a trigger only the engine takes (a reaction to a child case, a timer); the message names what fires it."""
+
+    code = "internal_trigger"
+
+
 class GuardFailed(LaworkflowError):
     """The trigger exists from this state but its guards reject the data."""
 

@@ -123,12 +123,13 @@ class TestVersions:
             for name, spec in t.data.items()
             if name in ("theme", "themes_raised", "recommendation_themes")
         }
-        judgement = "make_judgement" if version == 2 else "make_recommendations"
+        # Version 2 judges with a verdict before November 2014, with recommendations only from then on (parameter verdicts_end).
+        judgements = ["make_judgement", "make_recommendations"] if version == 2 else ["make_recommendations"]
         assert set(pointing) == {
             ("record_school_evidence", "theme"),
             ("record_evidence", "theme"),
             ("complete_phase1", "themes_raised"),
-            (judgement, "recommendation_themes"),
+            *((judgement, "recommendation_themes") for judgement in judgements),
         }
         assert all(choices == THEMES for choices in pointing.values())
 
@@ -261,7 +262,7 @@ class TestMay2014:
         assert view.deadlines["letter_sent"]["due_date"] == "2014-07-18"
         assert view.deadlines["letter_published"]["due_date"] == "2014-07-25"
 
-        with pytest.raises(TriggerNotAllowed):  # the recommendations-only trigger is November's
+        with pytest.raises(GuardFailed, match="on_or_after '2014-11-01'"):  # recommendations only are November's (verdicts_end)
             engine.fire(case, "make_recommendations", FINDINGS, actor="qa", at="2014-07-01")
         with pytest.raises(InvalidData, match="effective"):  # ¶8: one of the two outcomes is required
             engine.fire(case, "make_judgement", FINDINGS, actor="qa", at="2014-07-01")
@@ -316,3 +317,93 @@ class TestVersion1Reinspection:
         # (Tue 3 (1), Wed 4 (2), Thu 5 (3), Fri 6 (4), Mon 9 (5)).
         view = engine.fire(child["id"], "give_notice", {"on_site_start": "2015-03-09", **SCHOOLS, **TEAM}, actor="ofsted", at="2015-03-02T10:00")
         assert view.state == "phase1_schools"
+
+
+# Per version: the May 2014 run (MAY_2014) and a November 2014 run with the same shape, a new notice on the Monday
+# Phase 2 was due (5 working days: Tue (1) ... Mon (5) a week later), and the judgement's trigger.
+CARRIED = {
+    2: {**MAY_2014, "renew": "2014-06-16", "new_phase2": "2014-06-23", "too_late": "2014-06-24", "new_week_end": "2014-06-27", "judge": "make_judgement"},
+    3: {
+        "version": 3,
+        "concern": "2015-03-02",
+        "notice": "2015-03-09",
+        "phase2": "2015-03-16",
+        "phase1_end": "2015-03-13T17:00",
+        "renew": "2015-03-16",
+        "new_phase2": "2015-03-23",
+        "too_late": "2015-03-24",
+        "new_week_end": "2015-03-27",
+        "judge": "make_recommendations",
+    },
+}
+
+
+def phase1_complete(engine, *, version, concern, notice, phase2, phase1_end, **_):
+    """A case whose Phase 1 is complete, Phase 2 due on `phase2` (the steps of phase2_on_site before the timer)."""
+    case = engine.start(OFSTED, START, version=version, actor="regional-director", at=f"{concern}T09:00")
+    engine.fire(case, "give_notice", {"on_site_start": phase2, **SCHOOLS, **TEAM}, actor="ofsted", at=f"{notice}T10:00")
+    engine.fire(case, "complete_phase1", {"schools_inspected": SCHOOLS["schools"], "issues_raised": [], "themes_raised": []}, actor="lead", at=phase1_end)
+    return case
+
+
+@pytest.mark.parametrize("version", [2, 3])
+class TestCarriedOverFrom2013:
+    def test_phase_2_deferred_needs_a_new_notice_and_counts_from_the_new_first_day(self, make_engine, version):
+        """2013 para 29 (deferral) and para 12 / ¶15 (five days' notice), carried over: Phase 2, not Phase 1, is deferred."""
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = phase1_complete(engine, **run)
+        view = engine.fire(
+            case, "defer_inspection", {"deferral_ground": "other", "deferral_reason": "council elections"}, actor="hmci", at=f"{run['phase1_end']}:30"
+        )
+        assert (view.state, view.timers) == ("deferred", {})
+        engine.run_due(until=f"{run['phase2']}T09:00")
+        assert engine.get(case).state == "deferred"  # nobody arrives on the old day
+        with pytest.raises(GuardFailed, match="on_site_start within"):
+            engine.fire(case, "renew_notice", {"on_site_start": run["too_late"]}, actor="ofsted", at=f"{run['renew']}T10:00")
+        engine.fire(case, "renew_notice", {"on_site_start": run["new_phase2"]}, actor="ofsted", at=f"{run['renew']}T10:00")
+        engine.run_due(until=f"{run['new_phase2']}T09:00")
+        view = engine.get(case)
+        assert view.state == "on_site"
+        assert view.deadlines["on_site_normal_length"]["due_date"] == run["new_week_end"]  # ¶4: one week, from the new Monday
+
+    def test_the_further_visit_waits_until_the_authority_is_told(self, make_engine, version):
+        """2013 para 35, carried over."""
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = phase2_on_site(engine, **{k: run[k] for k in ("version", "concern", "notice", "phase2", "phase1_end")})
+        leave = run["new_week_end"]  # any Friday after Phase 2 began
+        reported(engine, case, leave=run["phase2"])
+        engine.fire(case, "declare_incomplete", {"reason": "seriously flawed"}, actor="qa", at=f"{leave}T10:00")
+        with pytest.raises(TriggerNotAllowed):
+            engine.fire(case, "begin_on_site", actor="lead", at=f"{leave}T11:00")
+        engine.fire(case, "notify_incomplete", {"notification": "letter to the DCS"}, actor="qa", at=f"{leave}T11:00")
+        assert engine.fire(case, "begin_on_site", actor="lead", at=f"{leave}T12:00").state == "on_site"
+
+    def test_feedback_on_a_return_visit_before_the_findings(self, make_engine, version):
+        """2013 para 36-37, carried over: leaving without feedback needs the reason; the findings wait for the return."""
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = phase2_on_site(engine, **{k: run[k] for k in ("version", "concern", "notice", "phase2", "phase1_end")})
+        with pytest.raises(GuardFailed, match="strengths present"):
+            engine.fire(case, "leave_site", actor="lead", at=f"{run['new_week_end']}T17:00")
+        engine.fire(case, "leave_site", {"feedback_return_reason": "data to analyse"}, actor="lead", at=f"{run['new_week_end']}T17:00")
+        judgement = {"effective": True, **FINDINGS} if version == 2 else FINDINGS
+        with pytest.raises(TriggerNotAllowed):
+            engine.fire(case, run["judge"], judgement, actor="qa", at=f"{run['new_week_end']}T18:00")
+        view = engine.fire(case, "give_feedback_on_return", {"strengths": ["a"], "weaknesses": ["b"]}, actor="lead", at=f"{run['new_week_end']}T18:00")
+        assert view.state == "quality_assurance"
+        assert engine.fire(case, run["judge"], judgement, actor="qa", at=f"{run['new_week_end']}T19:00").state == "letter_drafted"
+
+    def test_findings_the_directors_absence_and_a_phase_2_first_day_on_a_saturday(self, make_engine, version):
+        """2013 para 29 ("will not normally be grounds") and para 12, 21 (choice), carried over: recorded, not refused."""
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = phase1_complete(engine, **run)
+        assert engine.get(case).findings == []
+        ground = {"deferral_ground": "director_of_childrens_services_absent", "deferral_reason": "DCS on leave"}
+        view = engine.fire(case, "defer_inspection", ground, actor="hmci", at=f"{run['phase1_end']}:30")
+        assert [f["id"] for f in view.findings] == ["deferred_for_the_directors_absence"]
+        saturday = date.fromisoformat(run["new_phase2"]).replace(day=date.fromisoformat(run["new_phase2"]).day - 2).isoformat()  # the Saturday before
+        view = engine.fire(case, "renew_notice", {"on_site_start": saturday}, actor="ofsted", at=f"{run['renew']}T10:00")
+        assert [f["id"] for f in view.findings] == ["deferred_for_the_directors_absence", "first_day_not_a_working_day"]

@@ -21,11 +21,11 @@ from laworkflow.audit.verify import verify
 MONITORING = "ofsted-monitoring"
 VISIT = "ofsted-monitoring-visit"
 REINSPECTION = "ofsted-reinspection"
-SOME_AREAS = {"authority": "Barsetshire", "inadequate_areas": ["help_and_protection", "leadership_management_governance"], "all_key_areas_inadequate": False}
+# `all_key_areas_inadequate` is derived by the engine from `inadequate_areas`: never sent.
+SOME_AREAS = {"authority": "Barsetshire", "inadequate_areas": ["help_and_protection", "leadership_management_governance"]}
 ALL_AREAS = {
     "authority": "Barsetshire",
     "inadequate_areas": ["help_and_protection", "looked_after_and_permanence", "leadership_management_governance"],
-    "all_key_areas_inadequate": True,
 }
 
 # The four quarterly visits of the main scenario: (scheduled and notified, first day, last day, letter sent, letter published).
@@ -280,7 +280,6 @@ class TestMonitoringAndReinspection:
                 "strengths": [],
                 "areas_for_improvement": ["a"],
                 "inadequate_areas": ["help_and_protection"],
-                "all_key_areas_inadequate": False,
             },
             actor="hmi",
             at="2016-12-12T10:00",
@@ -372,3 +371,75 @@ class TestTimingAndCounts:
             engine.fire(parent, "record_view_on_timing", {"view_of": "schools", "view": "now"}, actor="x", at="2017-01-07T10:00")
         with pytest.raises(GuardFailed, match="visits_completed ge 4"):  # a view does not decide the re-inspection
             engine.fire(parent, "decide_reinspection", actor="shmi", at="2017-01-07T10:00")
+
+
+class TestNotifiedDaysKept:
+    def test_a_visit_begins_on_the_day_notified_unless_an_override_says_why(self, make_engine):
+        """Next steps ¶2 item 1, ¶3: the visit's first day is the day in its notice; earlier only with a recorded reason."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent = judged(engine)
+        child = engine.fire(parent, "schedule_visit", actor="shmi", at="2017-01-04T09:00").children[-1]["id"]
+        engine.fire(child, "give_notice", {"visit_start": "2017-01-11", "lead_inspector": "HMI"}, actor="ofsted", at="2017-01-04T10:00")
+        before = (len(engine.history(child)), len(engine.history(parent)))
+        with pytest.raises(GuardFailed, match="on_or_after '2017-01-11'"):
+            engine.fire(child, "begin_visit", actor="hmi", at="2017-01-09T09:00")
+        assert (len(engine.history(child)), len(engine.history(parent))) == before
+        engine.run_due(until="2017-01-11T09:00")
+        assert engine.get(child).state == "on_site"
+        (met,) = history_of(engine, parent, "DeadlineMet", deadline_id="next_monitoring_visit")
+        assert met.details["met_on"] == "2017-01-11"  # the quarterly window is met on the notified day, not earlier
+
+        other = judged(engine)
+        child = engine.fire(other, "schedule_visit", actor="shmi", at="2017-01-04T09:00").children[-1]["id"]
+        engine.fire(child, "give_notice", {"visit_start": "2017-01-11", "lead_inspector": "HMI"}, actor="ofsted", at="2017-01-04T10:00")
+        view = engine.fire(child, "begin_visit", {"early_start_reason": "the authority asked for Monday"}, actor="hmi", at="2017-01-09T09:00")
+        assert view.state == "on_site"
+        (met,) = history_of(engine, other, "DeadlineMet", deadline_id="next_monitoring_visit")
+        assert met.details["met_on"] == "2017-01-09"
+
+    @pytest.mark.parametrize(
+        ("data", "arrange", "begin"),
+        [
+            (ALL_AREAS, "arrange_full_inspection", "begin_full_inspection"),
+            (SOME_AREAS, "arrange_post_monitoring_inspection", "begin_post_monitoring_inspection"),
+        ],
+    )
+    def test_a_reinspection_begins_on_the_day_notified_unless_an_override_says_why(self, make_engine, data, arrange, begin):
+        """Annex A Proposal three ("the same short notice period"): the re-inspection's first day is the day in its notice."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent = judged(engine, data)
+        engine.fire(parent, "decide_reinspection", {"override_reason": "serious decline reported"}, actor="hmci", at="2016-11-01T10:00")
+        child = engine.fire(parent, arrange, actor="shmi", at="2016-11-01T11:00").children[-1]["id"]
+        engine.fire(child, "give_notice", {"on_site_start": "2016-11-14", "lead_inspector": "HMI"}, actor="ofsted", at="2016-11-07T10:00")
+        before = len(engine.history(child))
+        with pytest.raises(GuardFailed, match="on_or_after '2016-11-14'"):
+            engine.fire(child, begin, actor="hmi", at="2016-11-10T09:00")
+        assert len(engine.history(child)) == before
+        assert engine.fire(child, begin, {"early_start_reason": "agreed with the DCS"}, actor="hmi", at="2016-11-10T09:00").state == "on_site"
+        # The parent's 24 months are met on the day it really began.
+        assert engine.get(parent).deadlines["reinspection_within_24_months"]["met_on"] == "2016-11-10"
+
+
+def test_a_first_day_of_a_visit_or_a_reinspection_on_a_non_working_day_is_a_finding(make_engine):
+    """Next steps ¶2 item 1, Annex A Proposal three (choice): a notified first day on a weekend or bank holiday is recorded, not refused."""
+    engine = make_engine(start="2016-07-04T09:00")
+    parent = judged(engine)
+    child = engine.fire(parent, "schedule_visit", actor="shmi", at="2016-12-20T09:00").children[-1]["id"]
+    # Tuesday 27 December 2016 is the substitute bank holiday for Christmas Day (a Sunday).
+    view = engine.fire(child, "give_notice", {"visit_start": "2016-12-27", "lead_inspector": "HMI"}, actor="ofsted", at="2016-12-20T10:00")
+    assert [f["id"] for f in view.findings] == ["first_day_not_a_working_day"]
+    engine.fire(parent, "record_view_on_timing", {"view_of": "local_authority", "view": "x"}, actor="la", at="2016-12-20T11:00")  # the parent goes on
+
+    other = judged(engine)
+    engine.fire(other, "decide_reinspection", {"override_reason": "serious decline reported"}, actor="hmci", at="2016-11-01T10:00")
+    reinspection = engine.fire(other, "arrange_post_monitoring_inspection", actor="shmi", at="2016-11-01T11:00").children[-1]["id"]
+    view = engine.fire(reinspection, "give_notice", {"on_site_start": "2016-11-12", "lead_inspector": "HMI"}, actor="ofsted", at="2016-11-07T10:00")
+    assert [f["id"] for f in view.findings] == ["first_day_not_a_working_day"]  # Saturday 12 November 2016
+    weekday = engine.fire(
+        engine.fire(judged(engine), "decide_reinspection", {"override_reason": "x"}, actor="hmci", at="2016-11-01T10:00").id,
+        "arrange_post_monitoring_inspection",
+        actor="shmi",
+        at="2016-11-01T11:00",
+    )
+    child = weekday.children[-1]["id"]
+    assert engine.fire(child, "give_notice", {"on_site_start": "2016-11-14", "lead_inspector": "HMI"}, actor="ofsted", at="2016-11-07T10:00").findings == []

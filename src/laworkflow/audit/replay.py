@@ -38,7 +38,8 @@ from laworkflow.audit.conformance import Finding, compare, describe, type_name
 from laworkflow.calendar.bounds import within
 from laworkflow.calendar.clock import day_over_at, uk_date
 from laworkflow.cases.case import Case
-from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
+from laworkflow.definitions.derived import derived_fields
+from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.engine import Engine
 from laworkflow.errors import LaworkflowError, UnknownCase
 from laworkflow.projections.followup import copy_data
@@ -75,6 +76,13 @@ class _Expected:
 
     events: list[Any] = field(default_factory=list)
     refused: str | None = None
+
+
+def _set_by_caller(workflow: CompiledWorkflow, data: dict[str, Any]) -> dict[str, Any]:
+    """Stored data without the derived fields the engine adds: the command's own data, which replay sends again (and so
+    recomputes the derived values, a forged one then differing)."""
+    derived = derived_fields(workflow.definition)
+    return {key: value for key, value in data.items() if key not in derived}
 
 
 def pinned_workflow(engine: Engine, started: Any) -> CompiledWorkflow:
@@ -191,7 +199,7 @@ class Replayer:
                     return _Expected(refused="a case starts once; this one had started at event 1")
                 started = Case.begin(
                     workflow,
-                    data=head.data,
+                    data=_set_by_caller(workflow, head.data),
                     parameters=head.parameters,
                     actor=head.actor,
                     at=head.effective_at,
@@ -205,7 +213,7 @@ class Replayer:
             refused = None
             if isinstance(head, Case.Transitioned):
                 increments = {name for t in workflow.transitions_from(before.state, head.trigger) for name in t.increments}
-                payload = {k: v for k, v in head.data.items() if k not in increments}
+                payload = {k: v for k, v in _set_by_caller(workflow, head.data).items() if k not in increments}
                 transition = replica.fire(workflow, head.trigger, payload, actor=head.actor, at=head.effective_at)
                 self._spawned(replica, transition, command, head.actor, head.effective_at)
             elif isinstance(head, Case.ChildReported):
@@ -318,8 +326,9 @@ class Replayer:
             spec = next((t.starts for t in workflow.definition.transitions if t.trigger == link.trigger and t.starts is not None), None)
             if spec is not None and before is not None:
                 parent_data = {**before.data, **{k: v for e in command.events if isinstance(e, Case.Transitioned) for k, v in e.data.items()}}
+                child_workflow = pinned_workflow(self.engine, started)
                 try:
-                    wanted = validate_payload(pinned_workflow(self.engine, started).start_model, copy_data(spec.data, parent_data), "the child")
+                    wanted = child_workflow.start_payload(copy_data(spec.data, parent_data), uk_date(started.effective_at), started.parameters, "the child")
                 except LaworkflowError as error:
                     wanted = {"(cannot be had)": str(error)}
                 if wanted != started.data:

@@ -24,8 +24,10 @@ from eventsourcing.utils import get_topic
 from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
 from laworkflow.calendar.clock import day_over_at, start_of_day, uk_date
 from laworkflow.cases.findings import findings_after, out_of_force
+from laworkflow.definitions import derived
 from laworkflow.definitions.guards import GuardContext
-from laworkflow.definitions.machine import CompiledWorkflow, validate_payload
+from laworkflow.definitions.internal import refuse_internal
+from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import START, Transition
 from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 
@@ -261,9 +263,9 @@ class Case(Aggregate):
         parent_id: str | None = None,
     ) -> Case:
         """Start a case on a compiled workflow; arms the initial state's timers."""
-        payload = validate_payload(workflow.start_model, data, f"starting {workflow.key}")
-        values = workflow.parameters(parameters)
         at = _when(at)
+        values = workflow.parameters(parameters)
+        payload = workflow.start_payload(data, uk_date(at), values, f"starting {workflow.key}")
         timestamp = cls.Started.create_timestamp()
         state = workflow.definition.initial
         fields = {
@@ -311,7 +313,9 @@ class Case(Aggregate):
     def fire(self, workflow: CompiledWorkflow, trigger: str, data: dict[str, Any] | None, *, actor: str, at: datetime) -> Transition:
         """Take a trigger: catch up missed deadlines, transition, arm/cancel timers, set/meet deadlines."""
         at = self._check_time(at)
+        refuse_internal(workflow.definition, self.state, trigger)  # a reaction's or a timer's: never a person's command
         transition, payload = workflow.select(self.state, trigger, data, lambda p: self._context(workflow, p, at))
+        refuse_internal(workflow.definition, self.state, trigger, transition)
         plan = self._plan(workflow)
         plan.missed_deadlines(at)
         plan.transition(transition, payload, at, actor)
@@ -391,7 +395,7 @@ class Case(Aggregate):
         return at
 
     def _context(self, workflow: CompiledWorkflow, payload: dict[str, Any], at: datetime) -> GuardContext:
-        return GuardContext({**self.data, **payload}, uk_date(at), workflow.calendar, self.parameters)
+        return derived.with_derived(workflow.definition, GuardContext({**self.data, **payload}, uk_date(at), workflow.calendar, self.parameters))
 
     def _plan(self, workflow: CompiledWorkflow) -> _Plan:
         return _Plan(workflow, self.state, self.data, self.parameters, dict(self.timers), {k: dict(v) for k, v in self.deadlines.items()}, self.effective_at)
@@ -445,6 +449,8 @@ class _Plan:
         source = self.state
         target = transition.target(source)
         payload = {**payload, **{field: int(self.data.get(field) or 0) + 1 for field in transition.increments}}
+        after = GuardContext({**self.data, **payload}, uk_date(at), self.workflow.calendar, self.parameters)  # derived values: recorded when they change
+        payload.update(derived.changed(self.workflow.definition, self.data, after))
         self.add("Transitioned", at, actor, trigger=transition.trigger, source=source, target=target, data=payload)
         self.data.update(payload)
         self.state = target

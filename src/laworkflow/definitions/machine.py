@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 from transitions.core import Condition as MachineCondition
 from transitions.core import EventData
@@ -22,6 +22,7 @@ from transitions.core import Transition as MachineTransition
 from laworkflow.calendar.bounds import Day, Moment, check_day
 from laworkflow.calendar.durations import DueRule, Duration, parse_due, parse_duration
 from laworkflow.calendar.working_days import WorkingCalendar, calendar_for
+from laworkflow.definitions.derived import derived_fields, refuse_derived, with_derived
 from laworkflow.definitions.guards import GuardContext, GuardRegistry, check_condition, default_guards, describe
 from laworkflow.definitions.model import Condition, DataField, Deadline, Definition, NamedGuard, Reaction, Timer, Transition
 from laworkflow.errors import DurationError, GuardFailed, InvalidData, OutOfRange, TriggerNotAllowed
@@ -36,7 +37,15 @@ _SCALARS: dict[str, Any] = {
 }
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace: it stands for a justification")
+    return value
+
+
 def _python_type(spec: DataField) -> Any:
+    if spec.non_empty and spec.type == "string":
+        return Annotated[str, AfterValidator(_not_blank)]
     if spec.type == "enum":
         return Literal[tuple(spec.choices or ())]
     if spec.type == "list":
@@ -187,6 +196,12 @@ class CompiledWorkflow:
     def due_rule(self, text: str, parameters: dict[str, Any]) -> DueRule:
         return parse_due(_parameter_text(text, parameters))
 
+    def start_payload(self, data: dict[str, Any] | None, day: date, parameters: dict[str, Any], what: str) -> dict[str, Any]:
+        """A case's start data, checked, with its derived fields computed; InvalidData if a caller sets one."""
+        refuse_derived(self.definition, data, what)
+        payload = validate_payload(self.start_model, data, what)
+        return with_derived(self.definition, GuardContext(payload, day, self.calendar, parameters)).data
+
     def select(self, state: str, trigger: str, data: dict[str, Any] | None, context_for: Any) -> tuple[Transition, dict[str, Any]]:
         """Find the transition a trigger takes from a state, with its validated data.
 
@@ -194,6 +209,7 @@ class CompiledWorkflow:
         Raises TriggerNotAllowed, InvalidData or GuardFailed; changes nothing.
         """
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
+        refuse_derived(self.definition, data, f"trigger {trigger!r}")
         if not candidates:
             allowed = ", ".join(self.triggers_from(state)) or "(none: the case has ended)"
             if trigger not in self.machine.events:
@@ -253,7 +269,7 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
         content_hash=definition.content_hash(),
         calendar=calendar_for(definition.calendar),
         machine=machine,
-        start_model=payload_model("start_data", definition.data),
+        start_model=payload_model("start_data", {k: v for k, v in definition.data.items() if k not in derived_fields(definition)}),
         payload_models=payload_models,
         definition_index=definition_index,
         timers_by_state=timers,

@@ -60,6 +60,18 @@ class DataField(Strict):
     required: bool = True
     choices: list[str] | None = Field(default=None, description="Allowed values for 'enum', or for the items of a 'list'.")
     min_items: int | None = Field(default=None, ge=0)
+    # Fields added after definitions were first pinned are left out of the canonical JSON while unset (`exclude_if`),
+    # so a definition that does not use them keeps the content hash its running cases pinned.
+    non_empty: bool = Field(
+        default=False,
+        exclude_if=lambda value: value is False,
+        description="For a string that stands for a justification (a reason, an override): refused when empty or only whitespace.",
+    )
+    derived: Derived | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Computed by the engine from other fields (never set by a caller): a start-data field only.",
+    )
 
 
 Op = Literal[
@@ -114,6 +126,31 @@ class Condition(Strict):
         return self
 
 
+class Derived(Strict):
+    """How the engine computes a derived field from other fields of the case: exactly one of `count`, `all`, `any`.
+
+    Declarative, like guards, never code: `count` is the number of items of a
+    list field (0 while it is absent; the field is an integer), `all` is true
+    when every condition holds and `any` when at least one does (the field is a
+    boolean). The conditions are guards' conditions (`contains`, `min_items`,
+    `eq`, `$parameter`, `=field`, ...) and may read any field but a derived one.
+    The engine records the value in `Started` and, whenever it changes, in the
+    `Transitioned` data, like any other value; a caller who sends it is refused.
+    """
+
+    count: Name | None = Field(default=None, description="A list field whose number of items is the value (an integer field).")
+    all: list[Condition] | None = Field(default=None, min_length=1, description="True when every condition holds (a boolean field).")
+    any: list[Condition] | None = Field(default=None, min_length=1, description="True when at least one condition holds (a boolean field).")
+    cites: Citation | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Derived:
+        given = [name for name in ("count", "all", "any") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a derived value is exactly one of count, all, any; got {', '.join(given) or 'none'}")
+        return self
+
+
 class NamedGuard(Strict):
     """A guard implemented in Python and registered under a name (`laworkflow.guards.register`)."""
 
@@ -142,6 +179,15 @@ class Transition(Strict):
     guards: list[Guard] = Field(default_factory=list)
     starts: ChildSpec | None = None
     increments: list[Name] = Field(default_factory=list, description="Integer fields this transition adds one to (a missing field counts as 0).")
+    internal: bool = Field(
+        default=False,
+        exclude_if=lambda value: value is False,
+        description=(
+            "Taken only by the engine: a reaction to a child case, or a timer. A person's command (CLI fire, HTTP POST "
+            "/v1/cases/{id}/fire, Engine.fire) is refused with internal_trigger, naming what fires it; `allowed` does not offer it. "
+            "Every trigger a reaction fires must be internal."
+        ),
+    )
     weight: float = Field(
         default=1.0,
         gt=0,
@@ -307,6 +353,7 @@ class Definition(Strict):
 
 
 Transition.model_rebuild()
+DataField.model_rebuild()
 
 
 def json_schema() -> dict[str, Any]:

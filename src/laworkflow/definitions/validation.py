@@ -29,7 +29,23 @@ def _known(names: Any) -> str:
 
 
 def check_definition(definition: Definition, guards: GuardRegistry) -> list[tuple[tuple[str | int, ...], str]]:
-    checks = (_citations, _states, _reachability, _ambiguity, _data_fields, _guards, _timers, _deadlines, _parameters, _reactions, _increments, _findings)
+    checks = (
+        _citations,
+        _states,
+        _reachability,
+        _ambiguity,
+        _data_fields,
+        _guards,
+        _timers,
+        _deadlines,
+        _parameters,
+        _reactions,
+        _increments,
+        _findings,
+        _internal,
+        _derived,
+        _non_empty,
+    )
     return [problem for check in checks for problem in check(definition, guards)]
 
 
@@ -307,3 +323,64 @@ def _findings(d: Definition, _: GuardRegistry) -> Found:
             yield from _condition(d, condition, fields, ("findings", i, "when", j))
     if d.in_force_from and d.in_force_until and d.in_force_until < d.in_force_from:
         yield ("in_force_until",), f"the window ends ({d.in_force_until}) before it starts ({d.in_force_from})"
+
+
+def _internal(d: Definition, _: GuardRegistry) -> Found:
+    """A trigger a reaction fires is taken by the engine alone; an internal trigger is fired by a reaction or a timer."""
+    fired = {r.fire for r in d.reactions} | {t.fires for t in d.timers}
+    for i, reaction in enumerate(d.reactions):
+        for j, t in enumerate(d.transitions):
+            if t.trigger == reaction.fire and not t.internal:
+                yield (
+                    ("transitions", j),
+                    f"transition {t.trigger!r} is fired by reaction {reaction.id!r} (reactions[{i}]) but a person could take it too: mark it `internal: true`",
+                )
+    for j, t in enumerate(d.transitions):
+        if t.internal and t.trigger not in fired:
+            yield ("transitions", j, "internal"), f"transition {t.trigger!r} is internal, but no reaction or timer fires it: nobody could ever take it"
+
+
+def _derived(d: Definition, _: GuardRegistry) -> Found:
+    """Derived fields: start data only, of the type their rule gives, reading known fields that are not derived; never sent."""
+    derived = {name for name, spec in d.data.items() if spec.derived is not None}
+    fields = d.fields()
+    readable = {name: spec for name, spec in fields.items() if name not in derived}
+    for name, spec in d.data.items():
+        rule = spec.derived
+        if rule is None:
+            continue
+        path: tuple[str | int, ...] = ("data", name, "derived")
+        wanted = "integer" if rule.count is not None else "boolean"
+        if spec.type != wanted:
+            yield ("data", name, "type"), f"a field derived by {'count' if rule.count is not None else 'all/any'} is a {wanted}, not a {spec.type}"
+        if rule.count is not None and rule.count not in readable:
+            yield (*path, "count"), f"counts unknown or derived field {rule.count!r}; fields: {_known(readable)}"
+        elif rule.count is not None and readable[rule.count].type != "list":
+            yield (*path, "count"), f"counts field {rule.count!r}, which is a {readable[rule.count].type}, not a list"
+        key = "all" if rule.all is not None else "any"
+        for j, condition in enumerate(rule.all or rule.any or []):
+            if condition.field in derived:
+                yield (*path, key, j, "field"), f"reads derived field {condition.field!r}: a derived field reads only fields callers set"
+            else:
+                yield from _condition(d, condition, readable, (*path, key, j))
+    for i, t in enumerate(d.transitions):
+        for name, spec in t.data.items():
+            if spec.derived is not None:
+                yield ("transitions", i, "data", name, "derived"), "only start data (`data:` of the definition) may be derived"
+            elif name in derived:
+                yield ("transitions", i, "data", name), f"field {name!r} is derived by the engine: a trigger cannot carry it"
+        for j, name in enumerate(t.increments):
+            if name in derived:
+                yield ("transitions", i, "increments", j), f"field {name!r} is derived by the engine: a transition cannot count it"
+    for i, reaction in enumerate(d.reactions):
+        for name in reaction.data:
+            if name in derived:
+                yield ("reactions", i, "data", name), f"field {name!r} is derived by the engine: a reaction cannot set it"
+
+
+def _non_empty(d: Definition, _: GuardRegistry) -> Found:
+    specs: list[tuple[tuple[str | int, ...], Any]] = [(("data", name), spec) for name, spec in d.data.items()]
+    specs += [(("transitions", i, "data", name), spec) for i, t in enumerate(d.transitions) for name, spec in t.data.items()]
+    for path, spec in specs:
+        if spec.non_empty and spec.type != "string":
+            yield (*path, "non_empty"), f"'non_empty' applies to string fields, not {spec.type!r}"

@@ -23,6 +23,9 @@ def utf8_text(value: str) -> str:
 STATUS: dict[str, int] = {
     "unauthenticated": 401,
     "forbidden": 403,
+    # No caller of any role may take an engine-only trigger, in any state: not a conflict with the case's state (409),
+    # which another command could resolve, but a command nobody may send.
+    "internal_trigger": 403,
     "unknown_case": 404,
     "unknown_definition": 404,
     "unknown_key": 404,
@@ -49,7 +52,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI `responses` of an endpoint that may refuse with these statuses."""
     meaning = {
         401: "No API key, or one unknown, revoked or malformed.",
-        403: "The key's role may not do this.",
+        403: "The key's role may not do this, or the trigger is taken only by the engine (internal_trigger: a reaction to a child case or a timer).",
         404: "Unknown case, definition or key.",
         409: "The case's state refuses the command: trigger not allowed, guard failed, a time before its last event, a concurrent change, or a case pinned to definition content no longer in the catalog.",
         413: "The request body is larger than the server's limit.",
