@@ -178,3 +178,19 @@ class TestFirstDayOnAWorkingDay:
         view = engine.fire(case, "give_notice", {"on_site_start": first_day, **TEAM}, actor="ofsted", at=notice_day)
         assert view.state == "notice_given"
         assert [f["id"] for f in view.findings] == (["first_day_not_a_working_day"] if flagged else [])
+
+
+class TestTeam:
+    @pytest.mark.parametrize(("inspectors", "flagged"), [(["HMI"], False), (["HMI", "Senior HMI"], True)])
+    def test_at_least_one_other_inspector_and_a_team_larger_than_two_is_a_finding(self, make_engine, inspectors, flagged):
+        """Para 13: "led by HMI ... with at least one other inspector" (a bound); para 15: "normally ... two HMI" (a finding)."""
+        engine = make_engine()
+        case = engine.start(OFSTED, START, version=1, actor="hmci", at="2013-06-03T09:00")
+        with pytest.raises(InvalidData, match="inspectors"):
+            engine.fire(
+                case, "give_notice", {"on_site_start": "2013-06-10", "lead_inspector": "Lead HMI", "inspectors": []}, actor="ofsted", at="2013-06-05T10:00"
+            )
+        view = engine.fire(
+            case, "give_notice", {"on_site_start": "2013-06-10", "lead_inspector": "Lead HMI", "inspectors": inspectors}, actor="ofsted", at="2013-06-05T10:00"
+        )
+        assert [f["id"] for f in view.findings] == (["team_larger_than_two_hmi"] if flagged else [])

@@ -407,3 +407,14 @@ class TestCarriedOverFrom2013:
         saturday = date.fromisoformat(run["new_phase2"]).replace(day=date.fromisoformat(run["new_phase2"]).day - 2).isoformat()  # the Saturday before
         view = engine.fire(case, "renew_notice", {"on_site_start": saturday}, actor="ofsted", at=f"{run['renew']}T10:00")
         assert [f["id"] for f in view.findings] == ["deferred_for_the_directors_absence", "first_day_not_a_working_day"]
+
+    def test_a_team_larger_than_two_hmi_is_a_finding(self, make_engine, version):
+        """2013 para 13, 15 carried over: at least one other inspector (a bound), normally two HMI (a finding)."""
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = engine.start(OFSTED, START, version=version, actor="regional-director", at=f"{run['concern']}T09:00")
+        notice = {"on_site_start": run["phase2"], **SCHOOLS, "lead_inspector": "Lead HMI"}
+        with pytest.raises(InvalidData, match="inspectors"):
+            engine.fire(case, "give_notice", {**notice, "inspectors": []}, actor="ofsted", at=f"{run['notice']}T10:00")
+        view = engine.fire(case, "give_notice", {**notice, "inspectors": ["HMI", "Additional Inspector"]}, actor="ofsted", at=f"{run['notice']}T10:00")
+        assert [f["id"] for f in view.findings] == ["team_larger_than_two_hmi"]
