@@ -154,9 +154,8 @@ def _justification(text_lines: list[str], start: int, last: int) -> str | None:
     return None
 
 
-def find_mutants(file: Path) -> list[Mutant]:
-    """Every rule of one workflow file, each as the mutant that removes it."""
-    text = file.read_text(encoding="utf-8")
+def find_mutants(file: Path, text: str) -> list[Mutant]:
+    """Every rule of one workflow file (its text as read), each as the mutant that removes it."""
     raw, lines = parse_yaml(text, str(file))
     text_lines = text.splitlines()
     workflow = f"{raw.get('id')}@{raw.get('version')}"
@@ -539,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         "--all-stores", action="store_true", help="run each test on every store it is written for (default: the memory store, when it is one of them)"
     )
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--quiet", action="store_true", help="no progress line per mutant on stderr")
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="FILE", help="one JSON document (summary, every mutant, the run) instead of the text, or into FILE beside it"
     )
@@ -547,12 +547,13 @@ def main(argv: list[str] | None = None) -> int:
 
     source = options.workflows.resolve()
     files = sorted([*source.glob("*.yaml"), *source.glob("*.yml")])
-    raws = {f.name: parse_yaml(f.read_text(encoding="utf-8"), str(f))[0] for f in files}
-    definitions = {f.name: load_text(f.read_text(encoding="utf-8"), f.name) for f in files}
+    texts = {f.name: f.read_text(encoding="utf-8") for f in files}
+    raws = {name: parse_yaml(text, name)[0] for name, text in texts.items()}
+    definitions = {name: load_text(text, name) for name, text in texts.items()}
     for name, raw in raws.items():  # the JSON a mutant is written in must say what the YAML says
         if load_text(json.dumps(raw, ensure_ascii=False), name).content_hash() != definitions[name].content_hash():
             raise SystemExit(f"error: {name} does not survive the JSON round trip unchanged; mutants of it would test something else")
-    mutants = [m for f in files for m in find_mutants(f)]
+    mutants = [m for f in files for m in find_mutants(f, texts[f.name])]
     mutants = [m for m in mutants if (not options.workflow or m.workflow.split("@")[0] in options.workflow) and (not options.kind or m.kind in options.kind)]
     if options.list:
         for m in mutants:
@@ -566,19 +567,31 @@ def main(argv: list[str] | None = None) -> int:
     tests = [p.resolve() for p in options.tests] if options.tests else default_tests()
     tests = [t for p in tests for t in (sorted(p.rglob("test_*.py")) if p.is_dir() else [p])]
     with tempfile.TemporaryDirectory(prefix="mutate-rules-") as scratch:
-        trace, excluded, seconds = baseline(source, tests, options, Path(scratch))
+        kept = Path(scratch) / "workflows"  # the files as read above, whatever happens to the folder during the run
+        kept.mkdir()
+        for name, text in texts.items():
+            (kept / name).write_text(text, encoding="utf-8")
+        trace, excluded, seconds = baseline(kept, tests, options, Path(scratch))
         context = {
             "raws": raws,
             "definitions": definitions,
-            "source": source,
+            "source": kept,
             "scratch": scratch,
             "trace": trace,
             "excluded": set(excluded),
             "all_stores": options.all_stores,
             "timeout": max(120.0, 3 * seconds),
         }
+        done = [0]
+
+        def one(mutant: Mutant) -> None:
+            decide(mutant, context, options)
+            done[0] += 1
+            if not options.quiet:
+                print(f"[{done[0]}/{len(mutants)}] {mutant.outcome:20} {mutant.id}  ({mutant.seconds:.0f} s)", file=sys.stderr, flush=True)
+
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            list(pool.map(lambda m: decide(m, context, options), mutants))
+            list(pool.map(one, mutants))
     totals = summary(mutants)
     meta = {
         "date": datetime.now(UTC).date().isoformat(),
