@@ -59,15 +59,24 @@ def catalog(tmp_path_factory) -> Catalog:
     """The Python API tests run on the 2013 framework alone (ofsted-laassi@1), whose concerns do not list
     pupil_premium_gap; `catalog_with_pupil_premium` adds a version that does. The CLI tests use the shipped folder."""
     folder = tmp_path_factory.mktemp("laassi2013")
-    (folder / LAASSI_2013.name).write_text(LAASSI_2013.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / LAASSI_2013.name).write_text(yaml.safe_dump(without_end(LAASSI_2013), sort_keys=False), encoding="utf-8")
     return Catalog.from_directory(folder)
+
+
+def without_end(path: Path) -> dict:
+    """The 2013 framework with no end to its window: alone in a catalog, it stands for every version in 2015."""
+    definition = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for finding in definition.get("findings", []):  # PyYAML reads the key `on` as true (YAML 1.1); the dump quotes it back
+        finding["on"] = finding.pop(True)
+    definition.pop("in_force_until", None)
+    return definition
 
 
 @pytest.fixture(scope="module")
 def catalog_with_pupil_premium(tmp_path_factory) -> Catalog:
     folder = tmp_path_factory.mktemp("laassi-pp")
     (folder / LAASSI_2013.name).write_text(LAASSI_2013.read_text(encoding="utf-8"), encoding="utf-8")
-    revised = yaml.safe_load(LAASSI_2013.read_text(encoding="utf-8"))
+    revised = without_end(LAASSI_2013)
     revised["version"] = 2
     revised["data"]["concerns"]["choices"].append("pupil_premium_gap")
     (folder / "ofsted-laassi-test-v2.yaml").write_text(yaml.safe_dump(revised, sort_keys=False), encoding="utf-8")

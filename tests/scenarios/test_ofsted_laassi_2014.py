@@ -418,3 +418,50 @@ class TestCarriedOverFrom2013:
             engine.fire(case, "give_notice", {**notice, "inspectors": []}, actor="ofsted", at=f"{run['notice']}T10:00")
         view = engine.fire(case, "give_notice", {**notice, "inspectors": ["HMI", "Additional Inspector"]}, actor="ofsted", at=f"{run['notice']}T10:00")
         assert [f["id"] for f in view.findings] == ["team_larger_than_two_hmi"]
+
+
+class TestJudgedAfterNovember2014:
+    """¶8: "Prior to the November 2014 Ofsted Framework revisions there were only 2 possible outcomes ... Under the
+    current Framework Ofsted now only make a set of recommendations". A version-2 case (started in October 2014,
+    in the May 2014 window) judged on Wednesday 3 December 2014 gets recommendations only: the rule is decided by
+    the day of the judgement (parameter verdicts_end, 1 November 2014), not by the day the case started."""
+
+    def on_site_in_october(self, make_engine, **parameters):
+        engine = make_engine(start="2014-10-06T08:00:00+01:00")
+        case = engine.start(OFSTED, START, actor="regional-director", at="2014-10-06T09:00", parameters=parameters or None)
+        engine.fire(case, "give_notice", {"on_site_start": "2014-10-20", **SCHOOLS, **TEAM}, actor="ofsted", at="2014-10-13T10:00")
+        engine.fire(
+            case,
+            "complete_phase1",
+            {"schools_inspected": SCHOOLS["schools"], "issues_raised": ["late data"], "themes_raised": ["governance"]},
+            actor="lead",
+            at="2014-10-17T17:00",
+        )
+        engine.run_due(until="2014-10-20T09:00")
+        assert reported(engine, case, leave="2014-10-24").state == "quality_assurance"
+        assert engine.get(case).version == 2
+        return engine, case
+
+    def test_no_verdict_in_december_only_recommendations(self, make_engine):
+        engine, case = self.on_site_in_october(make_engine)
+        events = len(engine.history(case))
+        with pytest.raises(GuardFailed, match=r"before '2014-11-01' \(is '2014-12-03'"):
+            engine.fire(case, "make_judgement", {"effective": False, **FINDINGS}, actor="qa", at="2014-12-03T10:00")
+        assert len(engine.history(case)) == events, "a refused verdict writes nothing"
+        view = engine.fire(case, "make_recommendations", FINDINGS, actor="qa", at="2014-12-03T10:00")
+        assert (view.version, view.state) == (2, "letter_drafted") and "effective" not in view.data
+        engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2014-12-04T10:00")
+        engine.fire(case, "publish_letter", actor="ofsted", at="2014-12-05T10:00")
+        engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2015-01-12")
+        with pytest.raises(GuardFailed, match="effective"):  # no "not effective" verdict, so no re-inspection (2013 para 20, 41)
+            engine.fire(case, "arrange_reinspection", actor="ofsted", at="2015-01-13")
+
+    def test_judged_on_31_october_the_verdict_is_still_given(self, make_engine):
+        engine, case = self.on_site_in_october(make_engine)
+        with pytest.raises(GuardFailed, match="on_or_after '2014-11-01'"):
+            engine.fire(case, "make_recommendations", FINDINGS, actor="qa", at="2014-10-31T10:00")
+        assert engine.fire(case, "make_judgement", {"effective": True, **FINDINGS}, actor="qa", at="2014-10-31T10:00").data["effective"] is True
+
+    def test_the_day_is_a_parameter(self, make_engine):
+        engine, case = self.on_site_in_october(make_engine, verdicts_end="2015-01-01")
+        assert engine.fire(case, "make_judgement", {"effective": False, **FINDINGS}, actor="qa", at="2014-12-03T10:00").state == "letter_drafted"

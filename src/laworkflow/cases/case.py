@@ -287,7 +287,7 @@ class Case(Aggregate):
         plan = _Plan(workflow, state=state, data=payload, parameters=values)
         plan.enter_state(state, at, actor)
         plan.set_deadlines(START, at, actor)
-        plan.findings(START, at, actor)
+        plan.findings(START, at, actor, window=parent_id is None)  # a child follows its parent's framework: no window finding
         fields["digest"] = event_digest(cls.Started.__qualname__, fields)
         case = cls._create(
             cls.Started,
@@ -466,9 +466,9 @@ class _Plan:
         if self.workflow.is_terminal(target):
             self._end(at, actor)
 
-    def findings(self, trigger: str, at: datetime, actor: str) -> None:
-        """The warnings this trigger records (`laworkflow.cases.findings`); at the start, also a version out of force."""
-        outside = [out_of_force(self.workflow, uk_date(at))] if trigger == START else []
+    def findings(self, trigger: str, at: datetime, actor: str, *, window: bool = True) -> None:
+        """The warnings this trigger records (`laworkflow.cases.findings`); at the start (`window`), also a version out of force."""
+        outside = [out_of_force(self.workflow, uk_date(at))] if trigger == START and window else []
         for fields in [f for f in outside if f] + findings_after(self.workflow, trigger, self.data, self.parameters, uk_date(at)):
             self.add("FindingRecorded", at, actor, **fields)
 

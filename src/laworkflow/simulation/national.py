@@ -22,10 +22,10 @@ from importlib import resources
 from typing import Any
 from uuid import UUID
 
-from laworkflow.calendar.clock import aware
+from laworkflow.calendar.clock import aware, uk_date
 from laworkflow.definitions.model import DataField
 from laworkflow.engine import Engine
-from laworkflow.errors import LaworkflowError
+from laworkflow.errors import LaworkflowError, NotInForce
 
 INSPECTIONS = {"england": "ofsted-laassi", "wales": "estyn-lges"}  # which workflow starts an inspection in each nation
 TERMS = ((9, 1), (1, 6), (4, 20))  # month, day an English risk assessment is made: autumn, spring, summer
@@ -132,7 +132,12 @@ class NationalSimulation:
         return "amber" if roll < RAG_WEIGHTS["red"] + RAG_WEIGHTS["amber"] else "green"
 
     def _start(self, authority: Authority, moment: datetime) -> None:
-        workflow = self.engine.catalog.get(INSPECTIONS[authority.nation])
+        name = INSPECTIONS[authority.nation]
+        try:  # the version in force that day
+            workflow, version = self.engine.catalog.get(name, on=uk_date(moment)), None
+        except NotInForce:  # none yet (Welsh inspections simulated before the 2022 guidance): the latest, named, so recorded out_of_force
+            workflow = self.engine.catalog.get(name)
+            version = workflow.definition.version
         data: dict[str, Any] = {"authority": authority.name}
         if "concerns" in workflow.definition.data:
             data["concerns"] = ["attainment_below_national"]
@@ -140,7 +145,7 @@ class NationalSimulation:
             if name not in data and spec.required:
                 data[name] = self._value(spec, moment.date())
         try:
-            self.engine.start(workflow.definition.id, data, actor="national-simulation", at=moment)
+            self.engine.start(workflow.definition.id, data, version=version, actor="national-simulation", at=moment)
             self.commands += 1
         except LaworkflowError:
             self.refusals += 1
