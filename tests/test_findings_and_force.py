@@ -143,6 +143,14 @@ class TestFindings:
         assert history[-1].effective_at == next(h for h in history if h.version == transition).effective_at
         assert replay(engine).ok, "a finding is what the command records: the case replays clean"
 
+    @pytest.mark.parametrize(("first", "found"), [("2023-05-08", True), ("2023-05-09", False)], ids=["coronation-bank-holiday", "tuesday"])
+    def test_an_estyn_monitoring_visit_starting_on_a_bank_holiday_is_a_finding(self, make_engine, first, found):
+        """Monday 8 May 2023 (the coronation) was a bank holiday in Wales."""
+        engine = make_engine(start="2023-03-01T08:00:00+00:00")
+        case = engine.start("estyn-monitoring-visit", AUTHORITY, actor="estyn", at="2023-03-01T09:00")
+        engine.fire(case, "agree_dates", {"visit_start": first, "visit_end": "2023-05-12"}, actor="estyn", at="2023-03-01T10:00")
+        assert [f["id"] for f in engine.get(case).findings] == (["first_day_not_a_working_day"] if found else [])
+
     def test_a_core_week_starting_on_a_monday_records_none(self, make_engine):
         engine = make_engine(start="2022-06-01T08:00:00+01:00")
         case = scheduled_on(engine, MONDAY_WEEK)
@@ -221,6 +229,23 @@ class TestWindows:
         assert catalog.get(workflow, on=date(2022, 1, 1)).definition.version == 1
         with pytest.raises(NotInForce, match=f"{workflow}@1: from 2022-01-01"):
             catalog.get(workflow, on=date(2021, 12, 31))
+
+    @pytest.mark.parametrize(
+        ("version", "day", "outside"),
+        [
+            (1, "2013-06-01", False),
+            (1, "2014-05-01", True),
+            (2, "2014-10-31", False),
+            (2, "2014-11-03", True),
+            (2, "2014-04-30", True),
+            (3, "2014-10-31", True),
+        ],
+    )
+    def test_each_ofsted_laassi_window_has_both_ends(self, make_engine, version, day, outside):
+        """A version named on a day: out_of_force exactly when the day is outside its window."""
+        engine = make_engine("memory:", start=f"{day}T09:00")
+        case = engine.start(f"{OFSTED}@{version}", OFSTED_START, actor="x", at=f"{day}T09:00")
+        assert [f["id"] for f in engine.get(case).findings] == (["out_of_force"] if outside else [])
 
     def test_the_last_day_of_a_window_is_in_it(self, make_engine):
         engine = make_engine("memory:", start="2017-12-31T09:00")
