@@ -59,7 +59,17 @@ def published_with_concern(engine):
     case = engine.start(LGES, {"authority": "Ceredigion"}, actor="estyn", at="2022-06-01T09:00")
     fire = lambda trigger, at, data=None: engine.fire(case, trigger, data, actor="estyn", at=at)  # noqa: E731
     fire("schedule_inspection", "2022-06-01T10:00", {"core_week_start": "2022-09-05", "core_week_end": "2022-09-09"})
-    fire("give_notice", "2022-06-27T10:00", {"reporting_inspector": "HMI R", "inspection_coordinator": "IC", "draft_questions": QUESTIONS})
+    fire(
+        "give_notice",
+        "2022-06-27T10:00",
+        {
+            "reporting_inspector": "HMI R",
+            "inspection_coordinator": "IC",
+            "draft_questions": QUESTIONS,
+            "peer_inspectors": ["P1", "P2"],
+            "audit_wales_inspectors": ["AW"],
+        },
+    )
     fire("discuss_questions", "2022-07-05T10:00", {"local_authority_views": "content"})
     fire("finalise_questions", "2022-07-07T10:00", {"final_questions": QUESTIONS})
     engine.run_due(until="2022-08-15T09:00")
@@ -74,10 +84,10 @@ def published_with_concern(engine):
     fire("complete_reporting_judgement_form", "2022-09-13T16:00")
     fire("hmci_agrees", "2022-09-20T10:00")
     fire("notify_welsh_ministers", "2022-09-21T10:00")
-    fire("send_draft_report", "2022-10-17T10:00")
+    fire("send_draft_report", "2022-10-17T10:00", {"draft_sent_on": "2022-10-17"})
     fire("receive_factual_accuracy_comments", "2022-10-21T10:00", {"factual_errors": []})
     fire("finalise_report", "2022-10-25T10:00", {"publication_date": "2022-11-14"})
-    fire("send_embargoed_copy", "2022-11-07T10:00")
+    fire("send_embargoed_copy", "2022-11-07T10:00", {"embargoed_copy_sent_on": "2022-11-07"})
     view = fire("publish_report", "2022-11-14T09:00", PUBLICATION)
     assert view.state == "follow_up_started"
     (child,) = view.children
@@ -365,14 +375,15 @@ class TestMonitoringVisit:
         assert view.data["monitoring_visit_on"] == "2024-12-09"
         assert (view.deadlines["monitoring_visit"]["status"], view.deadlines["monitoring_visit"]["met_on"]) == ("met", "2024-12-09")
         engine.fire(visit, "end_visit", {"no_longer_causing_significant_concern": True}, actor="estyn", at="2024-12-12T16:00")
-        with pytest.raises(GuardFailed, match="progress_on_recommendations"):
-            engine.fire(
-                visit,
-                "publish_report",
-                {"progress_on_recommendations": [], "summative_commentary": "x", "sufficient_progress": True},
-                actor="estyn",
-                at="2025-02-03T10:00",
-            )
+        for evaluations in ([], ["R1 strong", "R2 strong"], ["R1 strong", "R2 strong", "R3 good", "R4 extra"]):  # one per recommendation (three)
+            with pytest.raises(GuardFailed, match="progress_on_recommendations m.._items"):
+                engine.fire(
+                    visit,
+                    "publish_report",
+                    {"progress_on_recommendations": evaluations, "summative_commentary": "x", "sufficient_progress": True},
+                    actor="estyn",
+                    at="2025-02-03T10:00",
+                )
         engine.fire(
             visit,
             "publish_report",

@@ -24,7 +24,12 @@ from laworkflow.audit.verify import verify
 LGES = "estyn-lges"
 AUTHORITY = {"authority": "Ceredigion"}
 CORE_WEEK = {"core_week_start": "2022-09-05", "core_week_end": "2022-09-09"}
-TEAM = {"reporting_inspector": "HMI Reporting", "inspection_coordinator": "IC Jones"}
+TEAM = {
+    "reporting_inspector": "HMI Reporting",
+    "inspection_coordinator": "IC Jones",
+    "peer_inspectors": ["Director, another authority", "Head of ALN service, another authority"],
+    "audit_wales_inspectors": ["Audit Wales A"],
+}
 QUESTIONS = ["Q1 school improvement", "Q2 ALN", "Q3 attendance", "Q4 youth support", "Q5 Welsh-medium growth"]
 LEADS = ["HMI A", "HMI B", "HMI C", "AI D", "HMI E"]
 RECIPIENTS = {
@@ -109,10 +114,10 @@ def fed_back(engine, *, concern=False):
 
 def embargoed(engine, case):
     """Draft Mon 17 Oct, comments Fri 21 Oct, final Tue 25 Oct (publication Mon 14 Nov), embargoed copy Mon 7 Nov."""
-    engine.fire(case, "send_draft_report", actor="ri", at="2022-10-17T10:00")
+    engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
     engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": ["school count"]}, actor="la", at="2022-10-21T12:00")
     engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-25T10:00")
-    engine.fire(case, "send_embargoed_copy", actor="estyn", at="2022-11-07T10:00")
+    engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-07"}, actor="estyn", at="2022-11-07T10:00")
     return case
 
 
@@ -222,13 +227,29 @@ class TestBeforeTheCoreWeek:
         view = engine.fire(case, "brief_on_preliminary_activities", {"interviewed": ["headteachers"]}, actor="ri", at="2022-08-24T16:00")
         assert view.deadlines["preliminary_activities"]["status"] == "met"
 
-    def test_preliminary_activities_in_the_week_of_the_surveys_opening_are_early(self, make_engine):
+    def test_preliminary_activities_in_the_week_of_the_surveys_opening_need_a_reason_and_are_early(self, make_engine):
         """Part 1, Preliminary inspection activities: "usually two weeks before"; Thu 18 Aug is before Mon 22 Aug."""
         engine = make_engine(start="2022-06-01T09:00:00+01:00")
         case = planned(engine)
         engine.run_due(until="2022-08-15T09:00")
-        view = engine.fire(case, "brief_on_preliminary_activities", {"interviewed": ["headteachers"]}, actor="ri", at="2022-08-18T16:00")
+        before = len(engine.history(case))
+        with pytest.raises(GuardFailed, match="core_week_start passed"):
+            engine.fire(case, "brief_on_preliminary_activities", {"interviewed": ["headteachers"]}, actor="ri", at="2022-08-18T16:00")
+        with pytest.raises(InvalidData, match="preliminary_override_reason"):
+            engine.fire(
+                case,
+                "brief_on_preliminary_activities",
+                {"interviewed": ["headteachers"], "preliminary_override_reason": "  "},
+                actor="ri",
+                at="2022-08-18T16:00",
+            )
+        assert len(engine.history(case)) == before
+        reason = "headteachers' conference in the week of 22 August"
+        view = engine.fire(
+            case, "brief_on_preliminary_activities", {"interviewed": ["headteachers"], "preliminary_override_reason": reason}, actor="ri", at="2022-08-18T16:00"
+        )
         assert view.deadlines["preliminary_activities"]["status"] == "met_early"
+        assert view.data["preliminary_override_reason"] == reason
 
 
 class TestCoreWeek:
@@ -320,7 +341,7 @@ class TestReportAndPublication:
         """Part 1, After the inspection: five working days for factual accuracy; embargoed copy five working days before publication."""
         engine = make_engine(start="2022-06-01T09:00:00+01:00")
         case = fed_back(engine)
-        view = engine.fire(case, "send_draft_report", actor="ri", at="2022-10-17T10:00")
+        view = engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
         # 5 working days after Mon 17 Oct 2022: 18, 19, 20, 21, Mon 24 Oct.
         assert view.deadlines["factual_accuracy"]["due_date"] == "2022-10-24"
         engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-24T17:00")
@@ -331,17 +352,17 @@ class TestReportAndPublication:
         assert (embargo["earliest_date"], embargo["due_date"]) == ("2022-11-07", "2022-11-07")
         with pytest.raises(TriggerNotAllowed):
             engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-07T09:00")
-        view = engine.fire(case, "send_embargoed_copy", actor="estyn", at="2022-11-07T10:00")
+        view = engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-07"}, actor="estyn", at="2022-11-07T10:00")
         assert view.deadlines["embargoed_copy"]["status"] == "met"
 
     def test_an_embargoed_copy_sent_on_the_day_before_publication_is_late(self, make_engine):
         """Part 1, After the inspection: Fri 11 Nov is four working days after Mon 7 Nov (8, 9, 10, 11)."""
         engine = make_engine(start="2022-06-01T09:00:00+01:00")
         case = fed_back(engine)
-        engine.fire(case, "send_draft_report", actor="ri", at="2022-10-17T10:00")
+        engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
         engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-21T12:00")
         engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-25T10:00")
-        view = engine.fire(case, "send_embargoed_copy", actor="estyn", at="2022-11-11T10:00")
+        view = engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-11"}, actor="estyn", at="2022-11-11T10:00")
         assert view.deadlines["embargoed_copy"]["status"] == "met_late"
         assert view.deadlines["embargoed_copy"]["late_by_working_days"] == 4
 

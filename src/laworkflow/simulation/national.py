@@ -202,7 +202,8 @@ class NationalSimulation:
         if kind in ("integer", "number"):
             return self.random.randint(1, 8)
         if kind in ("date", "datetime"):
-            ahead = self.random.choice([self.random.randint(1, 7), self.random.randint(7, 90)])
+            # Today as well: a guard may ask for the day the command takes effect (the day a draft went).
+            ahead = self.random.choice([0, self.random.randint(1, 7), self.random.randint(7, 90)])
             return (today + timedelta(days=ahead)).isoformat()
         return "simulated"
 
