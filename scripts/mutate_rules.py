@@ -585,7 +585,10 @@ def main(argv: list[str] | None = None) -> int:
         done = [0]
 
         def one(mutant: Mutant) -> None:
-            decide(mutant, context, options)
+            try:
+                decide(mutant, context, options)
+            except Exception as error:  # one mutant the script could not make or run: undecided, said so, the others go on
+                mutant.outcome, mutant.by = "error", f"{error.__class__.__name__}: {error}"
             done[0] += 1
             if not options.quiet:
                 print(f"[{done[0]}/{len(mutants)}] {mutant.outcome:20} {mutant.id}  ({mutant.seconds:.0f} s)", file=sys.stderr, flush=True)
