@@ -31,8 +31,8 @@ from sqlite_files import copy_store, sql
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
-WORKFLOW = "ofsted-laassi@1"
-NOTICE = {"on_site_start": "2024-03-11", "lead_inspector": "HMI Lead", "inspectors": ["HMI Second"]}
+WORKFLOW = "ofsted-laassi@1"  # started inside its window (from June 2013), so a case records no out_of_force finding
+NOTICE = {"on_site_start": "2013-06-10", "lead_inspector": "HMI Lead", "inspectors": ["HMI Second"]}
 ATTACKER_KEY = "lw_reader_" + "A" * 43  # a key the attacker made up, for the name of the issued auditor key
 
 
@@ -62,8 +62,8 @@ def ok(store: str, key: Path, *args: str) -> str:
 
 def start_case(store: str, key: Path, authority: str) -> str:
     data = json.dumps({"authority": authority, "concerns": ["attainment_below_national"]})
-    started = json.loads(ok(store, key, "start", WORKFLOW, "--data", data, "--at", "2024-03-04T09:00", "--json"))
-    ok(store, key, "fire", started["id"], "give_notice", "--data", json.dumps(NOTICE), "--at", "2024-03-04T10:00")
+    started = json.loads(ok(store, key, "start", WORKFLOW, "--data", data, "--at", "2013-06-03T09:00", "--json"))
+    ok(store, key, "fire", started["id"], "give_notice", "--data", json.dumps(NOTICE), "--at", "2013-06-03T10:00")
     return str(started["id"])
 
 
@@ -269,8 +269,8 @@ def test_event_appended_with_the_chain_recomputed(base: Base, db: Path) -> None:
     assert seen.plain_exit == 0 and seen.plain_problems() == []
     assert seen.checkpoint == "extends" and seen.checkpoint_exit == 0
     assert seen.index["ok"]
-    # The forger wrote the transition only: the definition would also have set a deadline and cancelled the notice timer.
-    assert findings(seen) == [(a, 4, "DeadlineSet", "missing"), (a, 4, "TimerCancelled", "missing")]
+    # The forged first day on site is a week before the day the notice gave: the definition refuses the transition itself.
+    assert findings(seen) == [(a, 4, "Transitioned", "unexpected")]
 
 
 def test_a_whole_case_deleted(base: Base, db: Path) -> None:
@@ -337,9 +337,9 @@ def test_a_snapshot_edited(base: Base, db: Path) -> None:
     assert count == 1
     sql(db, "UPDATE stored_snapshots SET state = CAST(replace(CAST(state AS TEXT), '\"notice_given\"', '\"on_site\"') AS BLOB)")
     shown = json.loads(ok(str(db), base.key, "show", a, "--json"))
-    as_of = json.loads(ok(str(db), base.key, "show", a, "--as-of", "2024-03-05", "--json"))
+    as_of = json.loads(ok(str(db), base.key, "show", a, "--as-of", "2013-06-04", "--json"))
     assert shown["state"] == as_of["state"] == "notice_given"  # the forged snapshot is never what the engine acts on
-    refused = run(str(db), base.key, "fire", a, "leave_site", "--at", "2024-03-05")
+    refused = run(str(db), base.key, "fire", a, "leave_site", "--at", "2013-06-04")
     assert refused.returncode == 1 and "notice_given" in refused.stderr  # fire sees the real state too
     seen = look(str(db), base)
     assert seen.plain_exit == 1 and sorted(seen.plain_problems()) == [f"snapshot at version 3 disagrees with the events on {f}" for f in ("state", "timers")]
@@ -495,9 +495,9 @@ def test_postgres_snapshots_edited_or_forged(postgres: tuple[Base, str]) -> None
 def test_a_rebuilt_index_keeps_the_outbox_and_other_positions_and_resends_nothing(tmp_path: Path, base: Base) -> None:
     """index rebuild: reset keeps the outbox and the reactions position; reminders already sent are not due again."""
     db = copy_store(base.db, tmp_path / "store.sqlite")
-    ok(str(db), base.key, "simulate", "--until", "2024-03-12")  # the notice timer fires: a notification in the outbox
+    ok(str(db), base.key, "simulate", "--until", "2013-06-11")  # the notice timer fires: a notification in the outbox
     before_outbox = sql(db, "SELECT id, delivered_at FROM lw_outbox ORDER BY id")
-    sql(db, "UPDATE lw_outbox SET delivered_at = '2024-03-12T00:00:00Z'")
+    sql(db, "UPDATE lw_outbox SET delivered_at = '2013-06-11T00:00:00Z'")
     positions = dict(sql(db, "SELECT name, position FROM lw_tracking"))
     rows = sql(db, "SELECT case_id, kind, name, due_at FROM lw_due ORDER BY 1, 2, 3")
     out = ok(str(db), base.key, "index", "rebuild")
