@@ -334,7 +334,40 @@ def _deepen(owner: Any, name: str, function: Any) -> None:
     setattr(owner, name, wrapper)
 
 
+def _redirect_shipped_folder(folder: Path) -> None:
+    """Every use of the shipped workflows folder in this test process and the CLI processes it starts names `folder` instead.
+
+    Tests that run the CLI as a subprocess beside an engine of the `catalog` fixture name the shipped folder themselves
+    (`--workflows .../workflows`); left alone, the subprocess would refuse the mutant's cases as "definition changed" and
+    fail the test whatever the rule, a kill the rule did not earn."""
+    from laworkflow.definitions.catalog import Catalog
+
+    shipped = (REPO / "workflows").resolve()
+
+    def swap(value: Any) -> Any:
+        try:
+            return str(folder) if isinstance(value, (str, Path)) and Path(value).resolve() == shipped else value
+        except (OSError, ValueError):
+            return value
+
+    loader = Catalog.__dict__["from_directory"].__func__
+    Catalog.from_directory = classmethod(lambda cls, directory=None, *a, **k: loader(cls, swap(directory), *a, **k))  # type: ignore[method-assign]
+    original = subprocess.Popen.__init__
+
+    def popen(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+        if isinstance(args, (list, tuple)):
+            args = [swap(a) for a in args]
+        env = kwargs.get("env")
+        if isinstance(env, dict) and env.get("LAWORKFLOW_WORKFLOWS"):
+            kwargs["env"] = {**env, "LAWORKFLOW_WORKFLOWS": swap(env["LAWORKFLOW_WORKFLOWS"])}
+        original(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = popen  # type: ignore[method-assign]
+
+
 def pytest_configure(config: Any) -> None:
+    if os.environ.get(ENV) and os.environ.get("LAWORKFLOW_MUTATION_TRACE_MODE"):
+        _redirect_shipped_folder(Path(os.environ[ENV]))
     if os.environ.get("LAWORKFLOW_MUTATION_TRACE_MODE") == "trace":
         _install_trace()
 
@@ -537,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--all-stores", action="store_true", help="run each test on every store it is written for (default: the memory store, when it is one of them)"
     )
+    parser.add_argument("--mutant", action="append", default=[], metavar="ID", help="only the mutant of this id, as --list shows it (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress line per mutant on stderr")
     parser.add_argument(
@@ -555,6 +589,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {name} does not survive the JSON round trip unchanged; mutants of it would test something else")
     mutants = [m for f in files for m in find_mutants(f, texts[f.name])]
     mutants = [m for m in mutants if (not options.workflow or m.workflow.split("@")[0] in options.workflow) and (not options.kind or m.kind in options.kind)]
+    mutants = [m for m in mutants if not options.mutant or m.id in options.mutant]
     if options.list:
         for m in mutants:
             print(
