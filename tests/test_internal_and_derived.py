@@ -31,7 +31,7 @@ from laworkflow import Catalog, InvalidData
 from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.definitions.loader import load_text
 from laworkflow.engine import Engine
-from laworkflow.errors import DefinitionError, GuardFailed, InternalTrigger
+from laworkflow.errors import DefinitionError, GuardFailed, InternalTrigger, TriggerNotAllowed
 from laworkflow.http.app import create_app
 from laworkflow.keys import Keys
 from laworkflow.store import store_env
@@ -158,6 +158,18 @@ class TestInternalTriggers:
         assert "reaction 'visit_reported' when a ofsted-monitoring-visit child case reaches 'letter_unpublished' or 'letter_published'" in message
         assert stored(engine) == before
         assert (engine.get(parent).state, engine.get(parent).data.get("visits_completed")) == ("visit_under_way", None)  # no visit counted
+
+    def test_a_refusal_never_offers_an_internal_trigger(self, make_engine):
+        """The refusal's list of allowed triggers is what a person may fire: the reactions' triggers are not offered."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent, _ = visit_arranged(engine)
+        before = stored(engine)
+        with pytest.raises(TriggerNotAllowed) as refused:
+            engine.fire(parent, "submit_action_plan", {"action_plan_date": "2016-08-01"}, actor="la", at="2017-01-05T10:00")
+        allowed = str(refused.value).partition("allowed: ")[2].split(", ")
+        assert allowed and "visit_began" not in allowed and "visit_completed" not in allowed
+        assert allowed == [t.trigger for t in engine.allowed_triggers(parent)] or allowed == ["(none: the case has ended, or only the engine moves it on)"]
+        assert stored(engine) == before
 
     def test_the_reaction_still_takes_it_as_the_engine(self, make_engine):
         """The trigger is internal, not gone: the visit's letter reaches the parent, recorded with the child as actor."""

@@ -178,6 +178,10 @@ class CompiledWorkflow:
     def triggers_from(self, state: str) -> list[str]:
         return sorted(self.machine.get_triggers(state))
 
+    def commands_from(self, state: str) -> list[str]:
+        """The triggers a person may fire from a state: an internal one is the engine's alone, so a refusal never offers it."""
+        return [t for t in self.triggers_from(state) if any(not x.internal for x in self.transitions_from(state, t))]
+
     def transitions_from(self, state: str, trigger: str) -> list[Transition]:
         return [self.definition.transitions[self.definition_index[t]] for t in self.machine.get_transitions(trigger=trigger, source=state)]
 
@@ -211,7 +215,7 @@ class CompiledWorkflow:
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
         refuse_derived(self.definition, data, f"trigger {trigger!r}")
         if not candidates:
-            allowed = ", ".join(self.triggers_from(state)) or "(none: the case has ended)"
+            allowed = ", ".join(self.commands_from(state)) or "(none: the case has ended, or only the engine moves it on)"
             if trigger not in self.machine.events:
                 raise TriggerNotAllowed(f"unknown trigger {trigger!r} in {self.key}; allowed: {allowed} (in state {state!r})")
             raise TriggerNotAllowed(f"trigger {trigger!r} is not allowed in state {state!r}; allowed: {allowed}")
