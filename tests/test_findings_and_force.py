@@ -167,6 +167,16 @@ class TestFindings:
         assert entry.latest_finding is not None and entry.latest_finding["id"] == "first_day_not_a_working_day"
         assert entry.latest_finding["case_id"] == case and entry.to_dict()["latest_finding"]["effective_at"].startswith("2022-06-02")
 
+    def test_the_register_counts_the_findings_of_the_authoritys_cases_that_are_not_listed(self, make_engine):
+        """A monitoring visit has no status label; its finding (a first day on the coronation bank holiday) still concerns the authority."""
+        engine = make_engine(start="2022-06-01T08:00:00+01:00")
+        notified(engine, scheduled_on(engine, MONDAY_WEEK))
+        visit = engine.start("estyn-monitoring-visit", AUTHORITY, actor="estyn", at="2023-03-01T09:00")
+        engine.fire(visit, "agree_dates", {"visit_start": "2023-05-08", "visit_end": "2023-05-12"}, actor="estyn", at="2023-03-01T10:00")
+        (entry,) = [e for e in engine.register(nation="wales") if e.authority == AUTHORITY["authority"]]
+        assert [c["workflow"] for c in entry.cases] == ["estyn-lges@1"]
+        assert entry.findings == 1 and entry.latest_finding is not None and entry.latest_finding["case_id"] == str(visit)
+
     def test_show_and_register_on_the_cli_list_the_findings(self, make_engine, tmp_path):
         db = tmp_path / "events.sqlite"
         engine = make_engine(f"sqlite:///{db}", start="2022-06-01T08:00:00+01:00")

@@ -336,7 +336,8 @@ class Engine(Application[UUID]):
         for (authority, label), rows in sorted(grouped.items()):
             open_cases = set(self._register.cases_of(authority))
             upcoming = [item for item in pending if item.case_id in open_cases]
-            findings = sorted((f for row in rows for f in row.findings), key=lambda f: f["effective_at"])
+            # every open case of the authority, listed or not: a finding on a case with no status label still concerns the authority
+            findings = sorted((f for case_id in open_cases for f in self._register.rows[case_id].findings), key=lambda f: f["effective_at"])
             entries.append(
                 RegisterEntry(
                     authority=authority,
