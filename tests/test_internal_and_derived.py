@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -303,6 +304,25 @@ class TestDefinitionChecks:
     def test_a_trigger_or_reaction_that_would_set_a_derived_field_is_a_load_error(self):
         with pytest.raises(DefinitionError, match="field 'counted' is derived by the engine: a trigger cannot carry it"):
             load_text(DERIVED.replace("      areas: {type: list}\n", "      areas: {type: list}\n      counted: {type: integer}\n"))
+
+    @pytest.mark.parametrize(
+        ("given", "says"),
+        [
+            ("all_key_areas_inadequate: =all_key_areas_inadequate", "sets 'all_key_areas_inadequate', which ofsted-reinspection@1 derives"),
+            ("no_such_field: =authority", "ofsted-reinspection@1 has no start field 'no_such_field'"),
+        ],
+    )
+    def test_a_parent_that_gives_its_child_a_derived_or_unknown_field_is_a_load_error(self, tmp_path, given, says):
+        """The parent's copy into the child's start data is checked when the catalog loads, not when a case first gets there."""
+        folder = tmp_path / "workflows"
+        shutil.copytree(WORKFLOWS, folder)
+        path = folder / "ofsted-monitoring-2016.yaml"
+        text = path.read_text(encoding="utf-8")
+        start = "        inspection_type: full\n"  # the full re-inspection the monitoring case starts
+        assert text.count(start) == 1
+        path.write_text(text.replace(start, f"{start}        {given}\n"), encoding="utf-8")
+        with pytest.raises(DefinitionError, match=says):
+            Catalog.from_directory(folder)
 
 
 DERIVED = """

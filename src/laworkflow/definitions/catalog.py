@@ -13,7 +13,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from laworkflow.definitions.derived import derived_fields
 from laworkflow.definitions.guards import GuardRegistry, default_guards
 from laworkflow.definitions.loader import load_file
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
@@ -98,6 +100,8 @@ class Catalog:
                         f"starts unknown workflow {transition.starts.workflow!r}; known: {', '.join(self.ids())}",
                     )
                 )
+            elif transition.starts:
+                found += self._start_data(d.key, f"transitions[{index}].starts.data", transition.starts.workflow, transition.starts.data)
         for index, reaction in enumerate(d.reactions):
             where = f"reactions[{index}]"
             if reaction.child not in self.ids():
@@ -115,6 +119,18 @@ class Catalog:
                     for key, value in reaction.data.items()
                     if isinstance(value, str) and value.startswith("=") and value[1:] not in fields
                 ]
+        return found
+
+    def _start_data(self, key: str, where: str, child_id: str, data: dict[str, Any]) -> list[Problem]:
+        """What a parent gives a child at start must be start data the child takes: not a field it derives, not one it lacks."""
+        found = []
+        for child in (w for w in self._compiled.values() if w.definition.id == child_id):
+            derived = derived_fields(child.definition)
+            for name in data:
+                if name in derived:
+                    found.append(Problem(key, f"{where}.{name}", f"sets {name!r}, which {child.key} derives: a parent cannot set it either"))
+                elif name not in child.definition.data:
+                    found.append(Problem(key, f"{where}.{name}", f"{child.key} has no start field {name!r}; start data: {', '.join(child.definition.data)}"))
         return found
 
     def ids(self) -> list[str]:
