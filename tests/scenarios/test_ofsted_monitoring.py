@@ -443,3 +443,73 @@ def test_a_first_day_of_a_visit_or_a_reinspection_on_a_non_working_day_is_a_find
     )
     child = weekday.children[-1]["id"]
     assert engine.fire(child, "give_notice", {"on_site_start": "2016-11-14", "lead_inspector": "HMI"}, actor="ofsted", at="2016-11-07T10:00").findings == []
+
+
+def reinspection_to_judgement(engine, parent):
+    """Re-inspection decided by override (Tue 1 Nov 2016), noticed Mon 7 Nov for Mon 14 Nov, fieldwork over Fri 25 Nov; returns its id."""
+    engine.fire(parent, "decide_reinspection", {"override_reason": "serious decline reported"}, actor="hmci", at="2016-11-01T10:00")
+    child = engine.fire(parent, "arrange_post_monitoring_inspection", actor="shmi", at="2016-11-01T11:00").children[-1]["id"]
+    engine.fire(child, "give_notice", {"on_site_start": "2016-11-14", "lead_inspector": "HMI"}, actor="ofsted", at="2016-11-07T10:00")
+    engine.run_due(until="2016-11-14T09:00")
+    engine.fire(child, "complete_fieldwork", actor="hmi", at="2016-11-25T16:00")
+    return child
+
+
+STILL_INADEQUATE = {"outcome": "continues_to_be_inadequate", "progress": "slow", "strengths": [], "areas_for_improvement": ["a"]}
+
+
+class TestKeyJudgementAreas:
+    """Footnote 3: "the three key judgement areas" — at most three, each listed once."""
+
+    @pytest.mark.parametrize(
+        ("areas", "flagged"),
+        [
+            (["help_and_protection", "leadership_management_governance"], False),
+            (["leadership_management_governance", "looked_after_and_permanence", "help_and_protection"], False),
+            (["help_and_protection", "help_and_protection"], True),
+            # Three items, but not "inadequate across all key judgement areas" (derived false).
+            (["help_and_protection", "looked_after_and_permanence", "looked_after_and_permanence"], True),
+            (["help_and_protection", "looked_after_and_permanence", "leadership_management_governance", "help_and_protection"], True),
+        ],
+    )
+    def test_a_repeated_area_at_the_start_is_a_finding(self, make_engine, areas, flagged):
+        """Start data carry no guards: a repeat is recorded, for the back office to correct, in the monitoring case and the re-inspection."""
+        engine = make_engine(start="2016-07-04T09:00")
+        case = engine.start(MONITORING, {"authority": "Barsetshire", "inadequate_areas": areas}, actor="ofsted", at="2016-07-04T09:00")
+        view = engine.get(case)
+        assert [f["id"] for f in view.findings] == (["key_judgement_area_repeated"] if flagged else [])
+        assert view.data["all_key_areas_inadequate"] is (len(set(areas)) == 3)
+        child = engine.start(
+            REINSPECTION, {"authority": "Barsetshire", "inspection_type": "full", "inadequate_areas": areas}, actor="ofsted", at="2016-07-04T09:00"
+        )
+        assert [f["id"] for f in engine.get(child).findings] == (["key_judgement_area_repeated"] if flagged else [])
+
+    def test_an_area_outside_the_three_is_refused_at_the_start(self, make_engine):
+        engine = make_engine(start="2016-07-04T09:00")
+        with pytest.raises(InvalidData, match="inadequate_areas"):
+            engine.start(MONITORING, {"authority": "Barsetshire", "inadequate_areas": ["adoption"]}, actor="ofsted", at="2016-07-04T09:00")
+        assert engine.case_ids() == []
+
+    @pytest.mark.parametrize(
+        "areas",
+        [
+            ["help_and_protection", "help_and_protection"],
+            ["looked_after_and_permanence", "help_and_protection", "looked_after_and_permanence"],
+            ["help_and_protection", "looked_after_and_permanence", "leadership_management_governance", "leadership_management_governance"],
+        ],
+    )
+    def test_the_judgement_refuses_a_repeated_area_and_the_new_cycle_starts_on_the_areas_given(self, make_engine, areas):
+        """Making judgements ¶1, footnote 3: the areas still inadequate start the next cycle; a repeat is refused, nothing written."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent = judged(engine)
+        child = reinspection_to_judgement(engine, parent)
+        before = (len(engine.history(child)), engine.get(child).version)
+        with pytest.raises(GuardFailed, match="inadequate_areas in"):
+            engine.fire(child, "make_judgement", {**STILL_INADEQUATE, "inadequate_areas": areas}, actor="hmi", at="2016-12-12T10:00")
+        assert (len(engine.history(child)), engine.get(child).version) == before
+        given = ["leadership_management_governance", "looked_after_and_permanence", "help_and_protection"]
+        engine.fire(child, "make_judgement", {**STILL_INADEQUATE, "inadequate_areas": given}, actor="hmi", at="2016-12-12T10:00")
+        engine.fire(child, "send_letter", actor="ofsted", at="2017-01-09T10:00")
+        (new,) = [c for c in engine.get(parent).children if c["workflow"].startswith(f"{MONITORING}@")]
+        new_view = engine.get(new["id"])
+        assert (new_view.data["inadequate_areas"], new_view.data["all_key_areas_inadequate"], new_view.findings) == (given, True, [])
