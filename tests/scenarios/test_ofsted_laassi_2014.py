@@ -465,3 +465,52 @@ class TestJudgedAfterNovember2014:
     def test_the_day_is_a_parameter(self, make_engine):
         engine, case = self.on_site_in_october(make_engine, verdicts_end="2015-01-01")
         assert engine.fire(case, "make_judgement", {"effective": False, **FINDINGS}, actor="qa", at="2014-12-03T10:00").state == "letter_drafted"
+
+
+# Ten items among the nine themes: one theme twice.
+TEN_THEMES = [*THEMES, "governance"]
+
+
+class TestNineThemesAtMost:
+    """¶7 "There are nine themes explored during the inspection process": a list of themes holds nine at most."""
+
+    @pytest.mark.parametrize("version", [2, 3])
+    def test_the_themes_raised_in_phase_1_are_nine_at_most(self, make_engine, version):
+        run = CARRIED[version]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = engine.start(OFSTED, START, version=version, actor="regional-director", at=f"{run['concern']}T09:00")
+        engine.fire(case, "give_notice", {"on_site_start": run["phase2"], **SCHOOLS, **TEAM}, actor="ofsted", at=f"{run['notice']}T10:00")
+        phase1 = {"schools_inspected": SCHOOLS["schools"], "issues_raised": ["late data"]}
+        before = (len(engine.history(case)), engine.get(case).version)
+        with pytest.raises(GuardFailed, match="themes_raised max_items 9"):
+            engine.fire(case, "complete_phase1", {**phase1, "themes_raised": TEN_THEMES}, actor="lead", at=run["phase1_end"])
+        assert (len(engine.history(case)), engine.get(case).version) == before
+        view = engine.fire(case, "complete_phase1", {**phase1, "themes_raised": THEMES}, actor="lead", at=run["phase1_end"])
+        assert (view.state, view.data["themes_raised"]) == ("phase1_complete", THEMES)
+
+    @pytest.mark.parametrize(
+        ("version", "judge", "verdict", "at"),
+        [
+            (2, "make_judgement", {"effective": False}, "2014-10-31T10:00"),  # version 2 before November 2014: the verdict
+            (2, "make_recommendations", {}, "2014-12-03T10:00"),  # version 2 judged from November 2014: recommendations only
+        ],
+    )
+    def test_the_themes_of_the_recommendations_are_nine_at_most_in_version_2(self, make_engine, version, judge, verdict, at):
+        engine, case = TestJudgedAfterNovember2014().on_site_in_october(make_engine)
+        self.refused_with_ten_accepted_with_nine(engine, case, judge, verdict, at)
+
+    def test_the_themes_of_the_recommendations_are_nine_at_most_in_version_3(self, make_engine):
+        run = CARRIED[3]
+        engine = make_engine(start=f"{run['concern']}T09:00")
+        case = phase2_on_site(engine, **{k: run[k] for k in ("version", "concern", "notice", "phase2", "phase1_end")})
+        reported(engine, case)
+        self.refused_with_ten_accepted_with_nine(engine, case, "make_recommendations", {}, "2015-04-01T10:00")
+
+    @staticmethod
+    def refused_with_ten_accepted_with_nine(engine, case, judge, verdict, at):
+        before = (len(engine.history(case)), engine.get(case).version)
+        with pytest.raises(GuardFailed, match="recommendation_themes max_items 9"):
+            engine.fire(case, judge, {**verdict, **FINDINGS, "recommendation_themes": TEN_THEMES}, actor="qa", at=at)
+        assert (len(engine.history(case)), engine.get(case).version) == before
+        view = engine.fire(case, judge, {**verdict, **FINDINGS, "recommendation_themes": THEMES}, actor="qa", at=at)
+        assert (view.state, view.data["recommendation_themes"]) == ("letter_drafted", THEMES)
