@@ -56,7 +56,11 @@ REQUIRED: dict[str, dict[str, str]] = {
     "estyn-lges@1": {
         "start": "authority",
         "schedule_inspection": "core_week_start core_week_end",
-        "give_notice": "reporting_inspector inspection_coordinator draft_questions peer_inspectors audit_wales_inspectors",
+        "record_welsh_ministers_request": "requested_on request",
+        "give_notice": (
+            "reporting_inspector reporting_inspector_is_hmi deputy_reporting_inspector deputy_is_link_inspector inspection_coordinator draft_questions "
+            "peer_inspectors audit_wales_inspectors"
+        ),
         "raise_conflict_of_interest": "raised_by conflict",
         "raise_concern_about_inspection": "concern raised_with",
         "discuss_questions": "local_authority_views",
@@ -73,14 +77,15 @@ REQUIRED: dict[str, dict[str, str]] = {
         "inform_assistant_director": "director",
         "call_for_information": "request",
         "hmci_disagrees": "reasons causing_significant_concern",
-        "send_draft_report": "draft_sent_on",
+        "send_draft_report": "draft_sent_on report_sections main_findings_areas aspects_reported questions_reported summary_states_follow_up",
         "receive_factual_accuracy_comments": "factual_errors",
-        "finalise_report": "publication_date",
+        "finalise_report": "publication_date about_the_local_authority_agreed",
         "send_embargoed_copy": "embargoed_copy_sent_on",
         "publish_report": "recipients",
         "hold_scrutiny_committee_meeting": "observing_inspector",
         "update_plans": "updated_plans",
-        "discuss_updated_plans": "monitoring_arrangements_suitable",
+        "share_excellent_practice": "area practice",
+        "discuss_updated_plans": "monitoring_arrangements_suitable link_inspectors discussed_with",
     },
     "estyn-monitoring-visit@1": {
         "start": "authority",
@@ -204,6 +209,8 @@ NON_EMPTY: dict[str, dict[str, str]] = {
         "brief_on_preliminary_activities": "preliminary_override_reason",
         "begin_core_week": "core_week_override_reason",
         "hmci_disagrees": "reasons",
+        "share_excellent_practice": "practice",
+        "record_welsh_ministers_request": "request",
     },
     "ofsted-laassi@1": {
         "decide_not_to_inspect": "reason",

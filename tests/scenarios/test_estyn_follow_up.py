@@ -48,6 +48,23 @@ PUBLICATION = {
         "audit_wales",
     ]
 }
+# The report's form (Part 1, The inspection report; Part 2): every section, area and aspect, each question answered.
+REPORT = {
+    "report_sections": ["about_the_local_authority", "summary", "recommendations", "what_happens_next", "main_findings"],
+    "main_findings_areas": ["outcomes", "education_services", "leadership_and_management"],
+    "aspects_reported": [
+        "standards_and_progress_overall",
+        "standards_and_progress_of_specific_groups",
+        "well_being_and_attitudes_to_learning",
+        "quality_and_effectiveness_of_leaders_and_managers",
+        "self_evaluation_and_improvement_planning",
+        "professional_learning",
+        "safeguarding_arrangements",
+        "use_of_resources",
+    ],
+    "questions_reported": [f"answer to {q}" for q in QUESTIONS],
+    "summary_states_follow_up": True,
+}
 INVITED = {"invited": ["welsh_government", "audit_wales", "welsh_local_government_association"]}
 
 
@@ -64,6 +81,9 @@ def published_with_concern(engine):
         "2022-06-27T10:00",
         {
             "reporting_inspector": "HMI R",
+            "reporting_inspector_is_hmi": True,
+            "deputy_reporting_inspector": "HMI LALI",
+            "deputy_is_link_inspector": True,
             "inspection_coordinator": "IC",
             "draft_questions": QUESTIONS,
             "peer_inspectors": ["P1", "P2"],
@@ -84,9 +104,9 @@ def published_with_concern(engine):
     fire("complete_reporting_judgement_form", "2022-09-13T16:00")
     fire("hmci_agrees", "2022-09-20T10:00")
     fire("notify_welsh_ministers", "2022-09-21T10:00")
-    fire("send_draft_report", "2022-10-17T10:00", {"draft_sent_on": "2022-10-17"})
+    fire("send_draft_report", "2022-10-17T10:00", {"draft_sent_on": "2022-10-17", **REPORT})
     fire("receive_factual_accuracy_comments", "2022-10-21T10:00", {"factual_errors": []})
-    fire("finalise_report", "2022-10-25T10:00", {"publication_date": "2022-11-14"})
+    fire("finalise_report", "2022-10-25T10:00", {"publication_date": "2022-11-14", "about_the_local_authority_agreed": True})
     fire("send_embargoed_copy", "2022-11-07T10:00", {"embargoed_copy_sent_on": "2022-11-07"})
     view = fire("publish_report", "2022-11-14T09:00", PUBLICATION)
     assert view.state == "follow_up_started"

@@ -26,12 +26,30 @@ AUTHORITY = {"authority": "Ceredigion"}
 CORE_WEEK = {"core_week_start": "2022-09-05", "core_week_end": "2022-09-09"}
 TEAM = {
     "reporting_inspector": "HMI Reporting",
+    "reporting_inspector_is_hmi": True,
+    "deputy_reporting_inspector": "HMI Link",
+    "deputy_is_link_inspector": True,
     "inspection_coordinator": "IC Jones",
     "peer_inspectors": ["Director, another authority", "Head of ALN service, another authority"],
     "audit_wales_inspectors": ["Audit Wales A"],
 }
 QUESTIONS = ["Q1 school improvement", "Q2 ALN", "Q3 attendance", "Q4 youth support", "Q5 Welsh-medium growth"]
 LEADS = ["HMI A", "HMI B", "HMI C", "AI D", "HMI E"]
+# Part 1, The inspection report (the form of the report); Part 2 (all aspects of areas 1 and 3, each question separately).
+SECTIONS = ["about_the_local_authority", "summary", "recommendations", "what_happens_next", "main_findings"]
+AREAS = ["outcomes", "education_services", "leadership_and_management"]
+ASPECTS = [
+    "standards_and_progress_overall",
+    "standards_and_progress_of_specific_groups",
+    "well_being_and_attitudes_to_learning",
+    "quality_and_effectiveness_of_leaders_and_managers",
+    "self_evaluation_and_improvement_planning",
+    "professional_learning",
+    "safeguarding_arrangements",
+    "use_of_resources",
+]
+DISCUSSION = {"monitoring_arrangements_suitable": True, "link_inspectors": ["HMI Link"], "discussed_with": ["chair_of_scrutiny", "director_of_education"]}
+FINAL = {"publication_date": "2022-11-14", "about_the_local_authority_agreed": True}
 RECIPIENTS = {
     "recipients": [
         "chief_executive",
@@ -114,11 +132,25 @@ def fed_back(engine, *, concern=False):
 
 def embargoed(engine, case):
     """Draft Mon 17 Oct, comments Fri 21 Oct, final Tue 25 Oct (publication Mon 14 Nov), embargoed copy Mon 7 Nov."""
-    engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
+    engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00")
     engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": ["school count"]}, actor="la", at="2022-10-21T12:00")
-    engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-25T10:00")
+    engine.fire(case, "finalise_report", FINAL, actor="ri", at="2022-10-25T10:00")
     engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-07"}, actor="estyn", at="2022-11-07T10:00")
     return case
+
+
+def draft(engine, case, day: str = "2022-10-17", **changes) -> dict:
+    """The late draft in the form the guidance gives, answering each final question; its summary as the judgement stands."""
+    data = engine.get(case).data
+    report = {
+        "draft_sent_on": day,
+        "report_sections": SECTIONS,
+        "main_findings_areas": AREAS,
+        "aspects_reported": ASPECTS,
+        "questions_reported": [f"answer to {q}" for q in data["final_questions"]],
+        "summary_states_follow_up": data["causing_significant_concern"],
+    }
+    return {**report, **changes}
 
 
 def missed(engine, case):
@@ -341,11 +373,11 @@ class TestReportAndPublication:
         """Part 1, After the inspection: five working days for factual accuracy; embargoed copy five working days before publication."""
         engine = make_engine(start="2022-06-01T09:00:00+01:00")
         case = fed_back(engine)
-        view = engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
+        view = engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00")
         # 5 working days after Mon 17 Oct 2022: 18, 19, 20, 21, Mon 24 Oct.
         assert view.deadlines["factual_accuracy"]["due_date"] == "2022-10-24"
         engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-24T17:00")
-        view = engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-25T10:00")
+        view = engine.fire(case, "finalise_report", FINAL, actor="ri", at="2022-10-25T10:00")
         assert view.deadlines["factual_accuracy"]["status"] == "met"
         embargo = view.deadlines["embargoed_copy"]
         # 5 working days before Mon 14 Nov 2022: 11, 10, 9, 8, Mon 7 Nov.
@@ -359,9 +391,9 @@ class TestReportAndPublication:
         """Part 1, After the inspection: Fri 11 Nov is four working days after Mon 7 Nov (8, 9, 10, 11)."""
         engine = make_engine(start="2022-06-01T09:00:00+01:00")
         case = fed_back(engine)
-        engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
+        engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00")
         engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-21T12:00")
-        engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-25T10:00")
+        engine.fire(case, "finalise_report", FINAL, actor="ri", at="2022-10-25T10:00")
         view = engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-11"}, actor="estyn", at="2022-11-11T10:00")
         assert view.deadlines["embargoed_copy"]["status"] == "met_late"
         assert view.deadlines["embargoed_copy"]["late_by_working_days"] == 4
@@ -419,7 +451,7 @@ class TestFullRuns:
         with pytest.raises(GuardFailed, match="updated_plans"):
             engine.fire(case, "close", actor="estyn", at="2022-12-08T12:00")
         engine.fire(case, "update_plans", {"updated_plans": ["education strategic plan 2023-26"]}, actor="la", at="2023-02-10T12:00")
-        engine.fire(case, "discuss_updated_plans", {"monitoring_arrangements_suitable": True}, actor="lali", at="2023-02-20T10:00")
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
         view = engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00")
         assert view.ended and view.state == "closed"
         statuses = {name: d["status"] for name, d in view.deadlines.items()}

@@ -21,7 +21,22 @@ import pytest
 from laworkflow import GuardFailed, InvalidData, TriggerNotAllowed
 from laworkflow.keys import Keys
 
-from .test_estyn_lges import CONCERN, LEADS, LGES, NOT_CONCERN, QUESTIONS, RECIPIENTS, TEAM, fed_back, in_core_week, planned, scheduled
+from .test_estyn_lges import (
+    CONCERN,
+    DISCUSSION,
+    FINAL,
+    LEADS,
+    LGES,
+    NOT_CONCERN,
+    QUESTIONS,
+    RECIPIENTS,
+    TEAM,
+    draft,
+    fed_back,
+    in_core_week,
+    planned,
+    scheduled,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -72,14 +87,14 @@ def sqlite_engine(make_engine, tmp_path: Path):
 
 def draft_sent(engine, case):
     """The draft goes on Mon 17 Oct 2022; the authority's five working days: 18, 19, 20, 21, Mon 24 Oct."""
-    engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
+    engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00")
     return case
 
 
 def copy_sent(engine, case):
     """Comments Fri 21 Oct, final Mon 24 Oct (publication Mon 14 Nov), embargoed copy Mon 7 Nov."""
     engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-21T12:00")
-    engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-24T10:00")
+    engine.fire(case, "finalise_report", FINAL, actor="ri", at="2022-10-24T10:00")
     engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-07"}, actor="estyn", at="2022-11-07T10:00")
     return case
 
@@ -137,15 +152,15 @@ class TestEntitlements:
         engine = make_engine(start=START)
         case = fed_back(engine)
         with pytest.raises(GuardFailed, match="draft_sent_on within"):
-            engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-10"}, actor="ri", at="2022-10-17T10:00")
+            engine.fire(case, "send_draft_report", draft(engine, case, "2022-10-10"), actor="ri", at="2022-10-17T10:00")
         with pytest.raises(InvalidData, match="draft_sent_on"):
-            engine.fire(case, "send_draft_report", actor="ri", at="2022-10-17T10:00")
+            engine.fire(case, "send_draft_report", {k: v for k, v in draft(engine, case).items() if k != "draft_sent_on"}, actor="ri", at="2022-10-17T10:00")
 
     def test_not_final_before_five_working_days_for_factual_accuracy_by_engine_cli_or_http(self, make_engine, tmp_path):
         engine, db = sqlite_engine(make_engine, tmp_path)
         case = draft_sent(engine, fed_back(engine))
         engine.fire(case, "receive_factual_accuracy_comments", {"factual_errors": []}, actor="la", at="2022-10-17T11:00")
-        final = {"publication_date": "2022-11-14"}
+        final = FINAL
         with pytest.raises(GuardFailed, match="draft_sent_on passed '5 working days'"):
             engine.fire(case, "finalise_report", final, actor="ri", at="2022-10-17T11:00")  # an hour after the draft
         refused_by_cli(engine, db, case, "finalise_report", final, "2022-10-21T16:00", "draft_sent_on passed")  # Fri: the fourth working day
@@ -155,8 +170,8 @@ class TestEntitlements:
     def test_not_published_before_five_working_days_after_the_embargoed_copy_by_engine_cli_or_http(self, make_engine, tmp_path):
         engine, db = sqlite_engine(make_engine, tmp_path)
         case = fed_back(engine)
-        engine.fire(case, "send_draft_report", {"draft_sent_on": "2022-10-17"}, actor="ri", at="2022-10-17T10:00")
-        engine.fire(case, "finalise_report", {"publication_date": "2022-11-14"}, actor="ri", at="2022-10-24T10:00")
+        engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00")
+        engine.fire(case, "finalise_report", FINAL, actor="ri", at="2022-10-24T10:00")
         # The copy went late, on Wed 9 Nov: five working days are 10, 11, 14, 15, Wed 16 Nov.
         engine.fire(case, "send_embargoed_copy", {"embargoed_copy_sent_on": "2022-11-09"}, actor="estyn", at="2022-11-09T10:00")
         with pytest.raises(GuardFailed, match="embargoed_copy_sent_on passed '5 working days'"):
@@ -174,6 +189,7 @@ class TestEntitlements:
         copy_sent(engine, draft_sent(engine, case))
         engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
         engine.fire(case, "update_plans", {"updated_plans": ["education strategic plan"]}, actor="la", at="2023-02-10T12:00")
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
         with pytest.raises(GuardFailed, match="well_being_letters ge 1"):
             engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00")
         refused_by_cli(engine, db, case, "close", {}, "2023-02-21T10:00", "well_being_letters")
@@ -272,3 +288,267 @@ class TestTeamAndConduct:
             at="2022-09-06T12:00",
         )
         assert view.data["inspection_concerns_raised"] == 1
+
+
+def findings(engine, case) -> list[str]:
+    return [f["id"] for f in engine.get(case).findings]
+
+
+def refused(engine, case, trigger: str, data: dict | None, at: str, error: type[Exception], match: str, actor: str = "estyn") -> None:
+    """The engine refuses the command, naming the rule, and the store is as it was."""
+    before = stored(engine)
+    with pytest.raises(error, match=match):
+        engine.fire(case, trigger, data, actor=actor, at=at)
+    assert stored(engine) == before
+
+
+class TestLegalBasis:
+    """Introduction, Legal basis: s38 Education Act 1997, HMCI 'may, and, if requested to do so by the Secretary of State, shall' inspect."""
+
+    def test_a_request_of_the_welsh_ministers_is_recorded_before_notice_with_what_it_asks(self, make_engine):
+        engine = make_engine(start=START)
+        case = engine.start(LGES, {"authority": "Powys"}, actor="estyn", at="2022-06-01T09:00")
+        request = {"requested_on": "2022-05-30", "request": "Minister for Education: inspect Powys education services this autumn"}
+        refused(engine, case, "record_welsh_ministers_request", {**request, "request": "  "}, "2022-06-01T09:30", InvalidData, "request")
+        refused(engine, case, "record_welsh_ministers_request", {"request": request["request"]}, "2022-06-01T09:30", InvalidData, "requested_on")
+        view = engine.fire(case, "record_welsh_ministers_request", request, actor="estyn", at="2022-06-01T09:30")
+        assert (view.state, view.data["welsh_ministers_requests"], view.data["requested_on"]) == ("selected", 1, "2022-05-30")
+        engine.fire(case, "schedule_inspection", {"core_week_start": "2022-09-05", "core_week_end": "2022-09-09"}, actor="estyn", at="2022-06-01T10:00")
+        engine.fire(case, "give_notice", {**TEAM, "draft_questions": QUESTIONS}, actor="ic", at="2022-06-27T10:00")
+        with pytest.raises(TriggerNotAllowed):
+            engine.fire(case, "record_welsh_ministers_request", request, actor="estyn", at="2022-06-28T10:00")
+
+
+class TestTeamAtNotice:
+    """Part 1, The inspection team: the reporting inspector "will always be HMI"; a LALI "will normally" be deputy."""
+
+    def test_a_reporting_inspector_who_is_not_hmi_is_refused_by_engine_cli_or_http(self, make_engine, tmp_path):
+        engine, db = sqlite_engine(make_engine, tmp_path)
+        case = scheduled(engine)
+        notice = {**TEAM, "draft_questions": QUESTIONS, "reporting_inspector_is_hmi": False}
+        refused(engine, case, "give_notice", notice, "2022-06-27T10:00", GuardFailed, "reporting_inspector_is_hmi eq True")
+        refused_by_cli(engine, db, case, "give_notice", notice, "2022-06-27T10:00", "reporting_inspector_is_hmi")
+        refused_by_http(engine, case, "give_notice", notice, "2022-06-27T10:00", "reporting_inspector_is_hmi")
+        view = engine.fire(case, "give_notice", {**notice, "reporting_inspector_is_hmi": True}, actor="ic", at="2022-06-27T10:00")
+        assert view.state == "notified" and findings(engine, case) == []
+
+    def test_a_deputy_who_is_not_a_link_inspector_is_a_finding_not_a_refusal(self, make_engine):
+        engine = make_engine(start=START)
+        case = scheduled(engine)
+        view = engine.fire(case, "give_notice", {**TEAM, "draft_questions": QUESTIONS, "deputy_is_link_inspector": False}, actor="ic", at="2022-06-27T10:00")
+        assert view.state == "notified"
+        assert findings(engine, case) == ["deputy_not_a_link_inspector"]
+
+
+class TestReportForm:
+    """Part 1, The inspection report ("the report will take the following form"); Part 2 (areas, aspects, questions, summary)."""
+
+    @pytest.mark.parametrize(
+        ("field", "item"),
+        [("report_sections", s) for s in ("about_the_local_authority", "summary", "recommendations", "what_happens_next", "main_findings")]
+        + [("main_findings_areas", a) for a in ("outcomes", "education_services", "leadership_and_management")]
+        + [
+            ("aspects_reported", a)
+            for a in (
+                "standards_and_progress_overall",
+                "standards_and_progress_of_specific_groups",
+                "well_being_and_attitudes_to_learning",
+                "quality_and_effectiveness_of_leaders_and_managers",
+                "self_evaluation_and_improvement_planning",
+                "professional_learning",
+                "safeguarding_arrangements",
+                "use_of_resources",
+            )
+        ],
+    )
+    def test_the_draft_is_not_sent_without_each_section_area_and_aspect(self, make_engine, field, item):
+        engine = make_engine(start=START)
+        case = fed_back(engine)
+        full = draft(engine, case)
+        short = {**full, field: [x for x in full[field] if x != item]}
+        refused(engine, case, "send_draft_report", short, "2022-10-17T10:00", GuardFailed, f"{field} contains '{item}'", actor="ri")
+        assert engine.fire(case, "send_draft_report", full, actor="ri", at="2022-10-17T10:00").state == "factual_accuracy_check"
+
+    def test_a_draft_missing_a_section_is_refused_by_cli_and_http(self, make_engine, tmp_path):
+        engine, db = sqlite_engine(make_engine, tmp_path)
+        case = fed_back(engine)
+        short = draft(engine, case, report_sections=["about_the_local_authority", "summary", "recommendations", "main_findings"])
+        refused_by_cli(engine, db, case, "send_draft_report", short, "2022-10-17T10:00", "report_sections contains 'what_happens_next'")
+        refused_by_http(engine, case, "send_draft_report", short, "2022-10-17T10:00", "report_sections contains 'what_happens_next'")
+
+    def test_each_final_question_is_answered_separately_no_fewer_no_more(self, make_engine):
+        engine = make_engine(start=START)
+        case = fed_back(engine)
+        answers = draft(engine, case)["questions_reported"]
+        assert len(answers) == len(QUESTIONS) == 5
+        refused(
+            engine,
+            case,
+            "send_draft_report",
+            draft(engine, case, questions_reported=answers[:4]),
+            "2022-10-17T10:00",
+            GuardFailed,
+            "questions_reported min_items",
+        )
+        more = draft(engine, case, questions_reported=[*answers, "answer to a question nobody asked"])
+        refused(engine, case, "send_draft_report", more, "2022-10-17T10:00", GuardFailed, "questions_reported max_items")
+        assert engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00").data["questions_reported"] == answers
+
+    def test_the_summary_says_whether_follow_up_is_required_as_the_judgement_stands(self, make_engine):
+        engine = make_engine(start=START)
+        case = fed_back(engine)  # not causing significant concern
+        wrong = draft(engine, case, summary_states_follow_up=True)
+        refused(engine, case, "send_draft_report", wrong, "2022-10-17T10:00", GuardFailed, "summary_states_follow_up eq False", actor="ri")
+        assert engine.fire(case, "send_draft_report", draft(engine, case), actor="ri", at="2022-10-17T10:00").data["summary_states_follow_up"] is False
+
+        other = make_engine(start=START)
+        concern = fed_back(other, concern=True)
+        other.fire(concern, "complete_reporting_judgement_form", actor="ri", at="2022-09-13T16:00")
+        other.fire(concern, "hmci_agrees", actor="hmci", at="2022-09-20T10:00")
+        refused(other, concern, "send_draft_report", draft(other, concern, summary_states_follow_up=False), "2022-10-17T10:00", GuardFailed, "eq True")
+        assert other.fire(concern, "send_draft_report", draft(other, concern), actor="ri", at="2022-10-17T10:00").state == "factual_accuracy_check"
+
+    def test_about_the_local_authority_not_agreed_is_a_finding_at_finalising(self, make_engine):
+        """Part 2, About the local authority: the RI "normally agrees the content" with the authority; else decides it."""
+        engine = make_engine(start=START)
+        case = draft_sent(engine, fed_back(engine))
+        view = engine.fire(case, "finalise_report", {**FINAL, "about_the_local_authority_agreed": False}, actor="ri", at="2022-10-24T10:00")
+        assert view.state == "report_final" and findings(engine, case) == ["about_the_local_authority_not_agreed"]
+        agreed = make_engine(start=START)
+        other = draft_sent(agreed, fed_back(agreed))
+        agreed.fire(other, "finalise_report", FINAL, actor="ri", at="2022-10-24T10:00")
+        assert findings(agreed, other) == []
+
+
+class TestUsually:
+    """'Usually' and 'normally' with a date or a count the engine knows: findings (warnings), never refusals."""
+
+    @pytest.mark.parametrize("concern", [False, True], ids=["not-concern", "concern"])
+    def test_formal_feedback_after_the_last_day_of_the_core_week_is_a_finding(self, make_engine, concern):
+        """Part 1, Formal feedback "at the end of the on-site part": core week Mon 5 - Fri 9 Sep 2022; Mon 12 Sep is after it."""
+        engine = make_engine(start=START)
+        case = in_core_week(engine)
+        engine.fire(case, "agree_judgement", CONCERN if concern else NOT_CONCERN, actor="team", at="2022-09-08T18:00")
+        if concern:
+            engine.fire(case, "inform_inspection_coordinator", actor="ri", at="2022-09-09T09:00")
+            engine.fire(case, "inform_assistant_director", {"director": "assistant_director"}, actor="ri", at="2022-09-09T09:15")
+        trigger = "give_formal_feedback_of_concern" if concern else "give_formal_feedback"
+        view = engine.fire(case, trigger, {"attendees": ["chief_executive"]}, actor="ri", at="2022-09-12T15:00")
+        assert view.state in ("report_writing", "concern_reporting")
+        assert findings(engine, case) == ["feedback_after_the_core_week"]
+
+    def test_formal_feedback_on_the_last_day_of_the_core_week_is_no_finding(self, make_engine):
+        engine = make_engine(start=START)
+        case = fed_back(engine)  # feedback on Fri 9 Sep 2022, core_week_end
+        assert findings(engine, case) == []
+
+    def test_more_than_three_officers_with_a_question_lead_is_a_finding(self, make_engine):
+        """Part 1, Initial meeting: "usually no more than three officers"."""
+        engine = make_engine(start=START)
+        case = in_core_week(engine)
+        engine.fire(case, "meet_question_lead", {"question": QUESTIONS[0], "officers": ["A", "B", "C"]}, actor="hmi", at="2022-09-08T18:30")
+        assert findings(engine, case) == []
+        view = engine.fire(case, "meet_question_lead", {"question": QUESTIONS[1], "officers": ["A", "B", "C", "D"]}, actor="hmi", at="2022-09-08T18:45")
+        assert view.state == "core_week" and findings(engine, case) == ["more_than_three_officers_with_a_question_lead"]
+
+    @pytest.mark.parametrize(("day", "expected"), [("2022-11-14T09:00", []), ("2022-11-15T09:00", ["published_after_the_embargo_period"])])
+    def test_publication_later_than_five_working_days_after_the_embargoed_copy_is_a_finding(self, make_engine, day, expected):
+        """Copy Mon 7 Nov 2022: the fifth working day after it is Mon 14 Nov (8, 9, 10, 11, 14); Tue 15 Nov is later."""
+        engine = make_engine(start=START)
+        case = copy_sent(engine, draft_sent(engine, fed_back(engine)))
+        assert engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at=day).state == "published"
+        assert findings(engine, case) == expected
+
+
+def published_with_strengths(engine, strengths: list[str] | None):
+    """An authority not causing concern, judged with significant strengths in the given areas, published Mon 14 Nov 2022; plans updated."""
+    case = in_core_week(engine)
+    judgement = {**NOT_CONCERN, **({"significant_strengths_in": strengths} if strengths is not None else {})}
+    engine.fire(case, "agree_judgement", judgement, actor="team", at="2022-09-08T18:00")
+    engine.fire(case, "give_formal_feedback", {"attendees": ["chief_executive"]}, actor="ri", at="2022-09-09T15:00")
+    copy_sent(engine, draft_sent(engine, case))
+    engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
+    engine.fire(case, "update_plans", {"updated_plans": ["education strategic plan"]}, actor="la", at="2023-02-10T12:00")
+    return case
+
+
+class TestExcellentPractice:
+    """Part 1, After the inspection: Promoting excellence in local government education services."""
+
+    def test_work_is_shared_in_an_area_of_significant_strength_after_publication(self, make_engine):
+        engine = make_engine(start=START)
+        case = published_with_strengths(engine, ["education_services"])
+        refused(
+            engine,
+            case,
+            "share_excellent_practice",
+            {"area": "outcomes", "practice": "case study"},
+            "2023-02-15T10:00",
+            GuardFailed,
+            "significant_strengths_in contains",
+        )
+        refused(engine, case, "share_excellent_practice", {"area": "education_services", "practice": " "}, "2023-02-15T10:00", InvalidData, "practice")
+        view = engine.fire(case, "share_excellent_practice", {"area": "education_services", "practice": "ALN case study"}, actor="estyn", at="2023-02-15T10:00")
+        assert view.data["excellent_practice_shared"] == 1
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00")
+        assert findings(engine, case) == []
+
+    def test_closing_without_sharing_significant_strengths_is_a_finding(self, make_engine):
+        engine = make_engine(start=START)
+        case = published_with_strengths(engine, ["leadership_and_management"])
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        assert engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00").state == "closed"
+        assert findings(engine, case) == ["significant_strengths_not_shared"]
+
+    @pytest.mark.parametrize("strengths", [None, []], ids=["absent", "empty"])
+    def test_without_significant_strengths_nothing_is_shared_and_closing_is_no_finding(self, make_engine, strengths):
+        engine = make_engine(start=START)
+        case = published_with_strengths(engine, strengths)
+        refused(
+            engine,
+            case,
+            "share_excellent_practice",
+            {"area": "outcomes", "practice": "case study"},
+            "2023-02-15T10:00",
+            GuardFailed,
+            "significant_strengths_in",
+        )
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00")
+        assert findings(engine, case) == []
+
+
+class TestLinkInspectorsAfterPublication:
+    """Part 1, Following publication of the report: the LALIs discuss the updated plans with senior leaders, including the chair of scrutiny."""
+
+    def test_the_discussion_includes_the_chair_of_scrutiny_and_names_the_link_inspectors(self, make_engine):
+        engine = make_engine(start=START)
+        case = published_with_strengths(engine, None)
+        without_chair = {**DISCUSSION, "discussed_with": ["chief_executive", "director_of_education"]}
+        refused(engine, case, "discuss_updated_plans", without_chair, "2023-02-20T10:00", GuardFailed, "discussed_with contains 'chair_of_scrutiny'")
+        refused(engine, case, "discuss_updated_plans", {**DISCUSSION, "link_inspectors": []}, "2023-02-20T10:00", InvalidData, "link_inspectors")
+        view = engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        assert view.data["discussed_with"] == DISCUSSION["discussed_with"]
+
+    def test_not_closed_before_the_updated_plans_are_discussed_by_engine_cli_or_http(self, make_engine, tmp_path):
+        engine, db = sqlite_engine(make_engine, tmp_path)
+        case = published_with_strengths(engine, None)
+        refused(engine, case, "close", None, "2023-02-21T10:00", GuardFailed, "monitoring_arrangements_suitable present")
+        refused_by_cli(engine, db, case, "close", {}, "2023-02-21T10:00", "monitoring_arrangements_suitable")
+        refused_by_http(engine, case, "close", {}, "2023-02-21T10:00", "monitoring_arrangements_suitable")
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        assert engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00").state == "closed"
+
+    def test_a_serious_risk_case_with_its_letter_is_not_closed_before_the_discussion(self, make_engine):
+        engine = make_engine(start=START)
+        case = in_core_week(engine)
+        engine.fire(case, "agree_judgement", {**NOT_CONCERN, "serious_health_safety_risk": True}, actor="team", at="2022-09-08T18:00")
+        engine.fire(case, "give_formal_feedback", {"attendees": ["chief_executive"]}, actor="ri", at="2022-09-09T15:00")
+        engine.fire(case, "send_well_being_letter", actor="estyn", at="2022-09-12T10:00")
+        copy_sent(engine, draft_sent(engine, case))
+        engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
+        engine.fire(case, "update_plans", {"updated_plans": ["education strategic plan"]}, actor="la", at="2023-02-10T12:00")
+        refused(engine, case, "close", None, "2023-02-21T10:00", GuardFailed, "monitoring_arrangements_suitable present")
+        engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00")
+        assert engine.fire(case, "close", actor="estyn", at="2023-02-21T10:00").state == "closed"
