@@ -220,6 +220,7 @@ NON_EMPTY: dict[str, dict[str, str]] = {
         "extend_on_site": "reason",
         "leave_site": "feedback_return_reason",
         "declare_incomplete": "reason",
+        "receive_statement_of_action": "timetable",
     },
     "ofsted-laassi@2": {
         "decide_not_to_inspect": "reason",
@@ -229,6 +230,7 @@ NON_EMPTY: dict[str, dict[str, str]] = {
         "extend_on_site": "reason",
         "leave_site": "feedback_return_reason",
         "declare_incomplete": "reason",
+        "receive_statement_of_action": "timetable",
     },
     "ofsted-laassi@3": {
         "decide_not_to_inspect": "reason",
@@ -238,9 +240,11 @@ NON_EMPTY: dict[str, dict[str, str]] = {
         "extend_on_site": "reason",
         "leave_site": "feedback_return_reason",
         "declare_incomplete": "reason",
+        "receive_statement_of_action": "timetable",
     },
     "ofsted-monitoring-visit@1": {
         "begin_visit": "early_start_reason",
+        "send_letter": "narrative",
     },
     "ofsted-monitoring@1": {
         "record_progress_concern": "reason",
@@ -250,6 +254,7 @@ NON_EMPTY: dict[str, dict[str, str]] = {
     "ofsted-reinspection@1": {
         "begin_full_inspection": "early_start_reason",
         "begin_post_monitoring_inspection": "early_start_reason",
+        "make_judgement": "progress",
     },
 }
 

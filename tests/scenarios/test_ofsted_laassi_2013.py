@@ -194,3 +194,43 @@ class TestTeam:
             case, "give_notice", {"on_site_start": "2013-06-10", "lead_inspector": "Lead HMI", "inspectors": inspectors}, actor="ofsted", at="2013-06-05T10:00"
         )
         assert [f["id"] for f in view.findings] == (["team_larger_than_two_hmi"] if flagged else [])
+
+
+RECIPIENTS = {"recipients": ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]}
+
+
+def published(engine):
+    """On site Monday 10 June 2013, left Friday 14 June, judged Friday 28 June, letter sent Wednesday 10 July, published Thursday 11 July."""
+    case = on_site(engine)
+    engine.fire(case, "give_feedback", FEEDBACK, actor="lead", at="2013-06-14T12:00")
+    engine.fire(case, "leave_site", actor="lead", at="2013-06-14T17:00")
+    engine.fire(case, "make_judgement", JUDGEMENT, actor="qa", at="2013-06-28T10:00")
+    engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-10T10:00")
+    assert engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-11T10:00").state == "published"
+    return case
+
+
+class TestAfterTheLetter:
+    def test_the_statement_of_action_sets_out_a_timetable(self, make_engine):
+        """Para 40: "a written statement setting out what action it proposes to take ... and setting out a timetable": a blank one is none."""
+        engine = make_engine()
+        case = published(engine)
+        before = (len(engine.history(case)), engine.get(case).version)
+        with pytest.raises(InvalidData, match="timetable"):
+            engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "  "}, actor="la", at="2013-09-02T10:00")
+        assert (len(engine.history(case)), engine.get(case).version) == before
+        view = engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "by July 2014"}, actor="la", at="2013-09-02T10:00")
+        assert view.state == "statement_of_action_received"
+
+    def test_a_complaint_with_no_concern_raised_first_is_a_finding(self, make_engine):
+        """Para 44-45 (choice): concerns "should be raised and, where possible, resolved with the lead inspector" before a formal complaint."""
+        engine = make_engine()
+        direct = published(engine)
+        complaint = {"complaint": "the letter misreads our data", "complainant": "the Director of Children's Services"}
+        view = engine.fire(direct, "lodge_complaint", complaint, actor="la", at="2013-07-15T10:00")
+        assert [f["id"] for f in view.findings] == ["complaint_without_a_concern_raised_first"]
+
+        raised_first = on_site(engine)
+        engine.fire(raised_first, "raise_concern", {"concern": "no time to present evidence", "raised_by": "the DCS"}, actor="la", at="2013-06-11T10:00")
+        view = engine.fire(raised_first, "lodge_complaint", complaint, actor="la", at="2013-06-13T10:00")
+        assert view.findings == []

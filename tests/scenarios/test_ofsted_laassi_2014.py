@@ -514,3 +514,46 @@ class TestNineThemesAtMost:
         assert (len(engine.history(case)), engine.get(case).version) == before
         view = engine.fire(case, judge, {**verdict, **FINDINGS, "recommendation_themes": THEMES}, actor="qa", at=at)
         assert (view.state, view.data["recommendation_themes"]) == ("letter_drafted", THEMES)
+
+
+def published_2014(engine, version):
+    """Phase 2 of the CARRIED run ends on its Friday; judged, sent and published within the next two weeks."""
+    run = CARRIED[version]
+    case = phase2_on_site(engine, **{k: run[k] for k in ("version", "concern", "notice", "phase2", "phase1_end")})
+    friday = date.fromisoformat(run["phase2"]).toordinal() + 4
+    reported(engine, case, leave=date.fromordinal(friday).isoformat())
+    judgement = {"effective": False, **FINDINGS} if version == 2 else FINDINGS
+    engine.fire(case, run["judge"], judgement, actor="qa", at=f"{date.fromordinal(friday + 3).isoformat()}T10:00")
+    engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at=f"{date.fromordinal(friday + 10).isoformat()}T10:00")
+    assert engine.fire(case, "publish_letter", actor="ofsted", at=f"{date.fromordinal(friday + 11).isoformat()}T10:00").state == "published"
+    return case, date.fromordinal(friday + 14).isoformat()
+
+
+@pytest.mark.parametrize("version", [2, 3])
+class TestAfterTheLetterCarriedOver:
+    def test_the_statement_of_action_sets_out_a_timetable(self, make_engine, version):
+        """2013 para 40, carried over: a written statement of the actions "and setting out a timetable": a blank one is none."""
+        engine = make_engine(start=f"{CARRIED[version]['concern']}T09:00")
+        case, later = published_2014(engine, version)
+        before = (len(engine.history(case)), engine.get(case).version)
+        with pytest.raises(InvalidData, match="timetable"):
+            engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": ""}, actor="la", at=f"{later}T10:00")
+        assert (len(engine.history(case)), engine.get(case).version) == before
+        assert engine.fire(
+            case, "receive_statement_of_action", {"actions": ["x"], "timetable": "by the summer term"}, actor="la", at=f"{later}T10:00"
+        ).state == ("statement_of_action_received")
+
+    def test_a_complaint_with_no_concern_raised_first_is_a_finding(self, make_engine, version):
+        """2013 para 44-45, carried over (choice): a concern raised with the lead inspector first, a formal complaint after."""
+        engine = make_engine(start=f"{CARRIED[version]['concern']}T09:00")
+        complaint = {"complaint": "the letter misreads our data", "complainant": "the Director of Children's Services"}
+        direct, later = published_2014(engine, version)
+        assert [f["id"] for f in engine.fire(direct, "lodge_complaint", complaint, actor="la", at=f"{later}T10:00").findings] == [
+            "complaint_without_a_concern_raised_first"
+        ]
+        case = phase1_complete(engine, **CARRIED[version])
+        engine.fire(
+            case, "raise_concern", {"concern": "schools chosen without notice", "raised_by": "the DCS"}, actor="la", at=f"{CARRIED[version]['phase1_end']}:30"
+        )
+        engine.run_due(until=f"{CARRIED[version]['phase2']}T09:00")
+        assert engine.fire(case, "lodge_complaint", complaint, actor="la", at=f"{CARRIED[version]['phase2']}T10:00").findings == []

@@ -513,3 +513,31 @@ class TestKeyJudgementAreas:
         (new,) = [c for c in engine.get(parent).children if c["workflow"].startswith(f"{MONITORING}@")]
         new_view = engine.get(new["id"])
         assert (new_view.data["inadequate_areas"], new_view.data["all_key_areas_inadequate"], new_view.findings) == (given, True, [])
+
+
+class TestLettersSaySomething:
+    def test_a_visit_letter_gives_a_narrative_about_progress(self, make_engine):
+        """Next steps ¶2 item 3: "Each report will provide a narrative about progress made": a blank one is none, nothing written."""
+        engine = make_engine(start="2016-07-04T09:00")
+        parent = judged(engine)
+        view = engine.fire(parent, "schedule_visit", actor="shmi", at="2017-01-04T09:00")
+        child = view.children[-1]["id"]
+        engine.fire(child, "give_notice", {"visit_start": "2017-01-11", "lead_inspector": "HMI"}, actor="ofsted", at="2017-01-04T10:00")
+        engine.run_due(until="2017-01-11T09:00")
+        engine.fire(child, "end_visit", actor="hmi", at="2017-01-12T16:00")
+        before = (len(engine.history(child)), engine.get(child).version, len(engine.history(parent)))
+        with pytest.raises(InvalidData, match="narrative"):
+            engine.fire(child, "send_letter", {"narrative": " \n", "progress_concern": False}, actor="ofsted", at="2017-02-02T10:00")
+        assert (len(engine.history(child)), engine.get(child).version, len(engine.history(parent))) == before
+        view = engine.fire(child, "send_letter", {"narrative": "plans are in place", "progress_concern": False}, actor="ofsted", at="2017-02-02T10:00")
+        assert view.state == "letter_sent"
+
+    def test_the_reinspection_letter_sets_out_the_progress_made(self, make_engine):
+        """Making judgements ¶1, Annex A Proposal four: a letter "setting out the progress made since the last inspection"."""
+        engine = make_engine(start="2016-07-04T09:00")
+        child = reinspection_to_judgement(engine, judged(engine))
+        before = (len(engine.history(child)), engine.get(child).version)
+        with pytest.raises(InvalidData, match="progress"):
+            engine.fire(child, "make_judgement", {**STILL_INADEQUATE, "progress": ""}, actor="hmi", at="2016-12-12T10:00")
+        assert (len(engine.history(child)), engine.get(child).version) == before
+        assert engine.fire(child, "make_judgement", STILL_INADEQUATE, actor="hmi", at="2016-12-12T10:00").state == "letter_drafted"
