@@ -199,12 +199,12 @@ class TestTeam:
 RECIPIENTS = {"recipients": ["chief_executive", "director_of_childrens_services", "lead_member_for_childrens_services", "secretary_of_state"]}
 
 
-def published(engine):
+def published(engine, *, feedback=FEEDBACK, judgement=JUDGEMENT):
     """On site Monday 10 June 2013, left Friday 14 June, judged Friday 28 June, letter sent Wednesday 10 July, published Thursday 11 July."""
     case = on_site(engine)
-    engine.fire(case, "give_feedback", FEEDBACK, actor="lead", at="2013-06-14T12:00")
+    engine.fire(case, "give_feedback", feedback, actor="lead", at="2013-06-14T12:00")
     engine.fire(case, "leave_site", actor="lead", at="2013-06-14T17:00")
-    engine.fire(case, "make_judgement", JUDGEMENT, actor="qa", at="2013-06-28T10:00")
+    engine.fire(case, "make_judgement", judgement, actor="qa", at="2013-06-28T10:00")
     engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2013-07-10T10:00")
     assert engine.fire(case, "publish_letter", actor="ofsted", at="2013-07-11T10:00").state == "published"
     return case
@@ -234,3 +234,15 @@ class TestAfterTheLetter:
         engine.fire(raised_first, "raise_concern", {"concern": "no time to present evidence", "raised_by": "the DCS"}, actor="la", at="2013-06-11T10:00")
         view = engine.fire(raised_first, "lodge_complaint", complaint, actor="la", at="2013-06-13T10:00")
         assert view.findings == []
+
+    @pytest.mark.parametrize(
+        ("explained", "flagged"), [({}, True), ({"reinspection_implications_explained": False}, True), ({"reinspection_implications_explained": True}, False)]
+    )
+    def test_a_reinspection_arranged_when_the_feedback_did_not_explain_its_implications_is_a_finding(self, make_engine, explained, flagged):
+        """Para 36 (choice): before leaving, the authority is to be clear "where relevant, about the implications of ... re-inspection"."""
+        engine = make_engine()
+        case = published(engine, feedback={**FEEDBACK, **explained}, judgement={**JUDGEMENT, "effective": False})
+        engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "by July 2014"}, actor="la", at="2013-09-02T10:00")
+        view = engine.fire(case, "arrange_reinspection", actor="hmci", at="2013-09-09T10:00")
+        assert view.state == "reinspection_arranged"
+        assert [f["id"] for f in view.findings] == (["reinspection_implications_not_explained"] if flagged else [])

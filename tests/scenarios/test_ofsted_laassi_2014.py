@@ -557,3 +557,19 @@ class TestAfterTheLetterCarriedOver:
         )
         engine.run_due(until=f"{CARRIED[version]['phase2']}T09:00")
         assert engine.fire(case, "lodge_complaint", complaint, actor="la", at=f"{CARRIED[version]['phase2']}T10:00").findings == []
+
+
+@pytest.mark.parametrize(("explained", "flagged"), [({}, True), ({"reinspection_implications_explained": True}, False)])
+def test_may_2014_a_reinspection_arranged_when_the_feedback_did_not_explain_its_implications_is_a_finding(make_engine, explained, flagged):
+    """2013 para 36, carried over (choice): the authority clear at feedback "where relevant, about the implications of ... re-inspection"."""
+    engine = make_engine(start="2014-06-02T09:00")
+    case = phase2_on_site(engine, **MAY_2014)
+    engine.fire(case, "give_feedback", {"strengths": ["a"], "weaknesses": ["b"], **explained}, actor="lead", at="2014-06-20T12:00")
+    engine.fire(case, "leave_site", actor="lead", at="2014-06-20T17:00")
+    engine.fire(case, "make_judgement", {"effective": False, **FINDINGS}, actor="qa", at="2014-07-01T10:00")
+    engine.fire(case, "send_letter", RECIPIENTS, actor="ofsted", at="2014-07-18T10:00")
+    engine.fire(case, "publish_letter", actor="ofsted", at="2014-07-25T10:00")
+    engine.fire(case, "receive_statement_of_action", {"actions": ["x"], "timetable": "y"}, actor="la", at="2014-09-01T10:00")
+    view = engine.fire(case, "arrange_reinspection", actor="hmci", at="2014-09-08T10:00")
+    assert view.state == "reinspection_arranged"
+    assert [f["id"] for f in view.findings] == (["reinspection_implications_not_explained"] if flagged else [])
