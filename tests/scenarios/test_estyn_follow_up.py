@@ -118,12 +118,17 @@ def last_child(engine, case):
     return engine.get(case).children[-1]["id"]
 
 
-def conference(engine, follow_up, *, arrange, arranged_at, date, agreed_at, notice_at, letter_at, recipients=("chief_executive",)):
-    """Arrange a conference on the follow-up, then agree its date, notify, hold and write on the child."""
+def conference(engine, follow_up, *, arrange, arranged_at, date, agreed_at, notice_at, letter_at, recipients=("chief_executive",), meanwhile=()):
+    """Arrange a conference on the follow-up, then agree its date, notify, hold and write on the child.
+
+    `meanwhile`: days on which the link inspectors meet the authority (on the follow-up) before the conference is held.
+    """
     engine.fire(follow_up, arrange, actor="estyn", at=arranged_at)
     child = last_child(engine, follow_up)
     engine.fire(child, "agree_date", {"conference_date": date}, actor="estyn", at=agreed_at)
     engine.fire(child, "give_formal_notice", INVITED, actor="estyn", at=notice_at)
+    for day in meanwhile:
+        link_inspectors_meet(engine, follow_up, day)
     engine.run_due(until=f"{date}T09:00")  # the conference_day timer: held on the notified date
     assert engine.get(child).state == "held"
     letter = {"recipients": list(recipients), "letter_recommendations": []}
@@ -149,7 +154,11 @@ def improvement_conference(engine, follow_up, date="2022-12-12"):
     )
 
 
-def progress_conference(engine, follow_up, *, arranged_at, date, notice_at, letter_at):
+def link_inspectors_meet(engine, follow_up, day: str):
+    return engine.fire(follow_up, "record_link_inspector_meeting", {"notes": "progress against the recommendations"}, actor="lali", at=f"{day}T10:00")
+
+
+def progress_conference(engine, follow_up, *, arranged_at, date, notice_at, letter_at, meanwhile=()):
     return conference(
         engine,
         follow_up,
@@ -160,6 +169,7 @@ def progress_conference(engine, follow_up, *, arranged_at, date, notice_at, lett
         notice_at=notice_at,
         letter_at=letter_at,
         recipients=("chief_executive", "minister_for_education"),
+        meanwhile=meanwhile,
     )
 
 
@@ -371,8 +381,15 @@ class TestMonitoringVisit:
         inspection, follow_up = published_with_concern(engine)
         improvement = improvement_conference(engine, follow_up)
         engine.fire(follow_up, "submit_questionnaire_part_two", actor="la", at="2022-12-20T10:00")
+        # Link inspectors at least termly (no more than four months apart) from the improvement conference of Mon 12 Dec 2022.
         progress = progress_conference(
-            engine, follow_up, arranged_at="2023-01-09T10:00", date="2023-12-11", notice_at="2023-11-13T10:00", letter_at="2023-12-15T10:00"
+            engine,
+            follow_up,
+            arranged_at="2023-01-09T10:00",
+            date="2023-12-11",
+            notice_at="2023-11-13T10:00",
+            letter_at="2023-12-15T10:00",
+            meanwhile=("2023-03-14", "2023-06-13", "2023-10-10"),
         )
         engine.fire(follow_up, "plan_monitoring_visit", {"reasons": "likely to be removed in a year"}, actor="estyn", at="2024-01-08T10:00")
         view = engine.fire(follow_up, "arrange_monitoring_visit", actor="estyn", at="2024-01-09T10:00")
@@ -386,6 +403,8 @@ class TestMonitoringVisit:
             "formal_notice"
         ]
         assert notice["due_date"] == "2024-11-11"  # Mon 9 Dec 2024 - 28 days = Mon 11 Nov 2024
+        for day in ("2024-02-06", "2024-05-14", "2024-09-10"):
+            link_inspectors_meet(engine, follow_up, day)
         engine.fire(visit, "give_formal_notice", actor="estyn", at="2024-11-11T10:00")
         # The visit timer fires at 00:00 on Mon 9 Dec 2024 (GMT), the first day of the visit.
         engine.run_due(until="2024-12-09T09:00")
@@ -395,6 +414,7 @@ class TestMonitoringVisit:
         assert view.data["monitoring_visit_on"] == "2024-12-09"
         assert (view.deadlines["monitoring_visit"]["status"], view.deadlines["monitoring_visit"]["met_on"]) == ("met", "2024-12-09")
         engine.fire(visit, "end_visit", {"no_longer_causing_significant_concern": True}, actor="estyn", at="2024-12-12T16:00")
+        link_inspectors_meet(engine, follow_up, "2025-01-07")
         for evaluations in ([], ["R1 strong", "R2 strong"], ["R1 strong", "R2 strong", "R3 good", "R4 extra"]):  # one per recommendation (three)
             with pytest.raises(GuardFailed, match="progress_on_recommendations m.._items"):
                 engine.fire(
@@ -424,7 +444,8 @@ class TestMonitoringVisit:
         assert [c["id"] for c in view.children] == [str(improvement), str(progress), str(visit)]
         assert all(engine.get(c["id"]).parent == str(follow_up) for c in view.children)
         statuses = {name: d["status"] for name, d in view.deadlines.items()}
-        assert statuses == {"improvement_conference": "met", "progress_conference": "met", "monitoring_visit": "met"}
+        # The meeting due four months after Tue 7 Jan 2025 is withdrawn as the authority leaves follow-up.
+        assert statuses == {"improvement_conference": "met", "progress_conference": "met", "monitoring_visit": "met", "link_inspector_meeting": "withdrawn"}
         assert missed(engine, follow_up) == []
         assert verify(engine).ok
 
@@ -470,5 +491,30 @@ class TestMonitoringVisit:
         )
         deadline = engine.get(follow_up).deadlines["monitoring_visit"]
         assert (deadline["status"], deadline["met_on"], deadline["late_by_working_days"]) == ("met_late", "2025-02-17", 4)
-        assert missed(engine, follow_up) == ["monitoring_visit"]
+        # No link inspector meeting is recorded in this run: the first, due Wed 12 Apr 2023, is missed too.
+        assert missed(engine, follow_up) == ["link_inspector_meeting", "monitoring_visit"]
         assert engine.get(follow_up).state == "removed_from_follow_up"
+
+
+class TestLinkInspectors:
+    """Part 1, Context (LALI work "at least termly"); Part 3, Post-inspection improvement conference ("meet regularly ... following the conference")."""
+
+    def test_after_the_improvement_conference_they_meet_at_least_termly(self, make_engine):
+        engine = make_engine(start="2022-06-01T09:00:00+01:00")
+        _, follow_up = published_with_concern(engine)
+        view = link_inspectors_meet(engine, follow_up, "2022-11-14")  # before the conference: the next within four months, Tue 14 Mar 2023
+        assert view.deadlines["link_inspector_meeting"]["due_date"] == "2023-03-14"
+        improvement_conference(engine, follow_up)
+        # The conference sets it afresh: four months after Mon 12 Dec 2022, Wed 12 Apr 2023.
+        assert engine.get(follow_up).deadlines["link_inspector_meeting"]["due_date"] == "2023-04-12"
+        view = link_inspectors_meet(engine, follow_up, "2023-03-14")
+        # Met; the next within four months of Tue 14 Mar 2023: Fri 14 Jul 2023.
+        assert view.deadlines["link_inspector_meeting"]["due_date"] == "2023-07-14"
+        assert [h.details["met_on"] for h in engine.history(follow_up) if h.type == "DeadlineMet" and h.details["deadline_id"] == "link_inspector_meeting"] == [
+            "2023-03-14"
+        ]
+        view = link_inspectors_meet(engine, follow_up, "2023-07-20")
+        met = [h.details for h in engine.history(follow_up) if h.type == "DeadlineMet" and h.details["deadline_id"] == "link_inspector_meeting"]
+        assert (met[-1]["met_on"], met[-1]["late_by_working_days"]) == ("2023-07-20", 4)  # 17, 18, 19, 20 July
+        assert missed(engine, follow_up) == ["link_inspector_meeting"]
+        assert view.state == "awaiting_progress_conference"

@@ -522,6 +522,17 @@ class TestExcellentPractice:
 class TestLinkInspectorsAfterPublication:
     """Part 1, Following publication of the report: the LALIs discuss the updated plans with senior leaders, including the chair of scrutiny."""
 
+    def test_the_plans_are_discussed_only_once_updated(self, make_engine):
+        engine = make_engine(start=START)
+        case = in_core_week(engine)
+        engine.fire(case, "agree_judgement", NOT_CONCERN, actor="team", at="2022-09-08T18:00")
+        engine.fire(case, "give_formal_feedback", {"attendees": ["chief_executive"]}, actor="ri", at="2022-09-09T15:00")
+        copy_sent(engine, draft_sent(engine, case))
+        engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
+        refused(engine, case, "discuss_updated_plans", DISCUSSION, "2023-01-10T10:00", GuardFailed, "updated_plans present")
+        engine.fire(case, "update_plans", {"updated_plans": ["education strategic plan"]}, actor="la", at="2023-02-10T12:00")
+        assert engine.fire(case, "discuss_updated_plans", DISCUSSION, actor="lali", at="2023-02-20T10:00").data["monitoring_arrangements_suitable"] is True
+
     def test_the_discussion_includes_the_chair_of_scrutiny_and_names_the_link_inspectors(self, make_engine):
         engine = make_engine(start=START)
         case = published_with_strengths(engine, None)
