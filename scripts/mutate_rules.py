@@ -8,7 +8,7 @@
 
 - guard     one guard of a transition removed (a condition or a named guard);
 - bound     a list bound removed: a `min_items`/`max_items` guard, or a data
-            field's `min_items`/`max_items`/`minimum`/`maximum`;
+            field's `min_items`/`max_items`/`unique_items`/`minimum`/`maximum`;
 - deadline  one deadline removed;
 - timer     one timer removed;
 - data      a required data field made optional (`required: false`), or a
@@ -188,6 +188,8 @@ def find_mutants(file: Path, text: str) -> list[Mutant]:
                 add("data", path, ("set", "required", False), f"required field {name} ({owner}) made optional", _cites(spec, parent))
             if spec.get("non_empty"):
                 add("data", path, ("unset", "non_empty"), f"non_empty of field {name} ({owner})", _cites(spec, parent))
+            if spec.get("unique_items"):
+                add("bound", path, ("unset", "unique_items"), f"unique_items of field {name} ({owner})", _cites(spec, parent))
             for key in BOUND_KEYS:
                 if spec.get(key) is not None:
                     add("bound", path, ("unset", key), f"{key}: {spec[key]} of field {name} ({owner})", _cites(spec, parent))

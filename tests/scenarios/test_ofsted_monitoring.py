@@ -462,27 +462,42 @@ class TestKeyJudgementAreas:
     """Footnote 3: "the three key judgement areas" — at most three, each listed once."""
 
     @pytest.mark.parametrize(
-        ("areas", "flagged"),
+        "areas",
         [
-            (["help_and_protection", "leadership_management_governance"], False),
-            (["leadership_management_governance", "looked_after_and_permanence", "help_and_protection"], False),
-            (["help_and_protection", "help_and_protection"], True),
-            # Three items, but not "inadequate across all key judgement areas" (derived false).
-            (["help_and_protection", "looked_after_and_permanence", "looked_after_and_permanence"], True),
-            (["help_and_protection", "looked_after_and_permanence", "leadership_management_governance", "help_and_protection"], True),
+            ["help_and_protection", "leadership_management_governance"],
+            ["leadership_management_governance", "looked_after_and_permanence", "help_and_protection"],
         ],
     )
-    def test_a_repeated_area_at_the_start_is_a_finding(self, make_engine, areas, flagged):
-        """Start data carry no guards: a repeat is recorded, for the back office to correct, in the monitoring case and the re-inspection."""
+    def test_one_to_three_different_areas_start_both_cases(self, make_engine, areas):
         engine = make_engine(start="2016-07-04T09:00")
         case = engine.start(MONITORING, {"authority": "Barsetshire", "inadequate_areas": areas}, actor="ofsted", at="2016-07-04T09:00")
-        view = engine.get(case)
-        assert [f["id"] for f in view.findings] == (["key_judgement_area_repeated"] if flagged else [])
-        assert view.data["all_key_areas_inadequate"] is (len(set(areas)) == 3)
+        assert engine.get(case).data["all_key_areas_inadequate"] is (len(areas) == 3)
         child = engine.start(
             REINSPECTION, {"authority": "Barsetshire", "inspection_type": "full", "inadequate_areas": areas}, actor="ofsted", at="2016-07-04T09:00"
         )
-        assert [f["id"] for f in engine.get(child).findings] == (["key_judgement_area_repeated"] if flagged else [])
+        assert engine.get(child).data["all_key_areas_inadequate"] is (len(areas) == 3)
+
+    @pytest.mark.parametrize(
+        ("areas", "says"),
+        [
+            (["help_and_protection", "help_and_protection"], "repeated: help_and_protection"),
+            # Three items, but not "inadequate across all key judgement areas": refused, so the derived flag cannot be fooled.
+            (["help_and_protection", "looked_after_and_permanence", "looked_after_and_permanence"], "repeated: looked_after_and_permanence"),
+            # A fourth item can only repeat one of the three (choices).
+            (
+                ["help_and_protection", "looked_after_and_permanence", "leadership_management_governance", "help_and_protection"],
+                "repeated: help_and_protection",
+            ),
+        ],
+    )
+    @pytest.mark.parametrize("workflow", [MONITORING, REINSPECTION])
+    def test_a_repeated_area_or_more_than_three_is_refused_at_the_start(self, make_engine, workflow, areas, says):
+        """Start data carry no guards, but the field's own bounds (`max_items: 3`, `unique_items`) refuse; nothing is written."""
+        engine = make_engine(start="2016-07-04T09:00")
+        data = {"authority": "Barsetshire", "inadequate_areas": areas, **({"inspection_type": "full"} if workflow == REINSPECTION else {})}
+        with pytest.raises(InvalidData, match=f"inadequate_areas: .*{says}"):
+            engine.start(workflow, data, actor="ofsted", at="2016-07-04T09:00")
+        assert engine.case_ids() == []
 
     def test_an_area_outside_the_three_is_refused_at_the_start(self, make_engine):
         engine = make_engine(start="2016-07-04T09:00")
@@ -504,7 +519,7 @@ class TestKeyJudgementAreas:
         parent = judged(engine)
         child = reinspection_to_judgement(engine, parent)
         before = (len(engine.history(child)), engine.get(child).version)
-        with pytest.raises(GuardFailed, match="inadequate_areas in"):
+        with pytest.raises(InvalidData, match="inadequate_areas: each item may be given once; repeated"):
             engine.fire(child, "make_judgement", {**STILL_INADEQUATE, "inadequate_areas": areas}, actor="hmi", at="2016-12-12T10:00")
         assert (len(engine.history(child)), engine.get(child).version) == before
         given = ["leadership_management_governance", "looked_after_and_permanence", "help_and_protection"]

@@ -43,6 +43,13 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _no_repeats(items: list[Any]) -> list[Any]:
+    repeated = sorted({str(item) for item in items if items.count(item) > 1})
+    if repeated:
+        raise ValueError(f"each item may be given once; repeated: {', '.join(repeated)}")
+    return items
+
+
 def _python_type(spec: DataField) -> Any:
     if spec.non_empty and spec.type == "string":
         return Annotated[str, AfterValidator(_not_blank)]
@@ -50,7 +57,7 @@ def _python_type(spec: DataField) -> Any:
         return Literal[tuple(spec.choices or ())]
     if spec.type == "list":
         item = Literal[tuple(spec.choices)] if spec.choices else str
-        return list[item]  # type: ignore[valid-type]
+        return Annotated[list[item], AfterValidator(_no_repeats)] if spec.unique_items else list[item]  # type: ignore[valid-type]
     return _SCALARS[spec.type]
 
 
@@ -60,7 +67,10 @@ def payload_model(name: str, fields: dict[str, DataField]) -> type[BaseModel]:
     for key, spec in fields.items():
         default = ... if spec.required else None
         annotation = _python_type(spec) if spec.required else _python_type(spec) | None
-        definitions[key] = (annotation, Field(default, description=spec.description, min_length=spec.min_items))  # None: no constraint
+        definitions[key] = (
+            annotation,
+            Field(default, description=spec.description, min_length=spec.min_items, max_length=spec.max_items),
+        )  # None: no constraint
     return create_model(name, __config__=ConfigDict(extra="forbid", strict=False), **definitions)
 
 

@@ -72,6 +72,17 @@ class DataField(Strict):
         exclude_if=lambda value: value is None,
         description="Computed by the engine from other fields (never set by a caller): a start-data field only.",
     )
+    max_items: int | None = Field(
+        default=None,
+        ge=0,
+        exclude_if=lambda value: value is None,
+        description="For a list: at most this many items (a bound start data can carry, where guards cannot look).",
+    )
+    unique_items: bool = Field(
+        default=False,
+        exclude_if=lambda value: value is False,
+        description="For a list: each item at most once (the three key judgement areas, each listed once).",
+    )
 
 
 Op = Literal[

@@ -136,8 +136,11 @@ def _data_fields(d: Definition, _: GuardRegistry) -> Found:
             yield path, "an enum field needs 'choices'"
         if spec.type not in ("enum", "list") and spec.choices:
             yield path, f"'choices' only apply to enum and list fields, not {spec.type!r}"
-        if spec.type != "list" and spec.min_items is not None:
-            yield path, "'min_items' only applies to list fields"
+        for bound in ("min_items", "max_items", "unique_items"):
+            if spec.type != "list" and getattr(spec, bound) not in (None, False):
+                yield path, f"'{bound}' only applies to list fields"
+        if spec.min_items is not None and spec.max_items is not None and spec.max_items < spec.min_items:
+            yield path, f"'max_items' ({spec.max_items}) is less than 'min_items' ({spec.min_items})"
 
     for name, spec in d.data.items():
         yield from check(("data", name), spec)
