@@ -25,6 +25,8 @@ import pytest
 from laworkflow import GuardFailed
 from laworkflow.audit.verify import verify
 
+from .test_estyn_lges import AREAS, ASPECTS, SECTIONS
+
 LGES = "estyn-lges"
 QUESTIONS = ["Q1", "Q2", "Q3", "Q4"]
 RECOMMENDATIONS = ["R1 leadership capacity", "R2 self-evaluation", "R3 support for schools causing concern"]
@@ -50,18 +52,9 @@ PUBLICATION = {
 }
 # The report's form (Part 1, The inspection report; Part 2): every section, area and aspect, each question answered.
 REPORT = {
-    "report_sections": ["about_the_local_authority", "summary", "recommendations", "what_happens_next", "main_findings"],
-    "main_findings_areas": ["outcomes", "education_services", "leadership_and_management"],
-    "aspects_reported": [
-        "standards_and_progress_overall",
-        "standards_and_progress_of_specific_groups",
-        "well_being_and_attitudes_to_learning",
-        "quality_and_effectiveness_of_leaders_and_managers",
-        "self_evaluation_and_improvement_planning",
-        "professional_learning",
-        "safeguarding_arrangements",
-        "use_of_resources",
-    ],
+    "report_sections": SECTIONS,
+    "main_findings_areas": AREAS,
+    "aspects_reported": ASPECTS,
     "questions_reported": [f"answer to {q}" for q in QUESTIONS],
     "summary_states_follow_up": True,
 }
