@@ -262,3 +262,45 @@ class TestMonitoringVisit:
         refused(engine, case, "publish_report", {**report, "progress_on_recommendations": []}, "2024-12-20T10:00", "progress_on_recommendations min_items 1")
         view = engine.fire(case, "publish_report", {**report, "progress_on_recommendations": ["R1: strong progress"]}, actor="estyn", at="2024-12-20T10:00")
         assert (view.state, view.data["progress_on_recommendations"]) == ("published", ["R1: strong progress"])
+
+
+class TestFollowUpRecordsTheConferenceBeforeItsLetter:
+    @staticmethod
+    def improvement_conference(engine, inspection_end: str, arranged_at: str, date: str, notice_at: str, letter_at: str):
+        """A follow-up started by hand, its improvement conference arranged, notified, held (timer) and its letter sent."""
+        follow_up = engine.start("estyn-follow-up", {"authority": "Ceredigion", "inspection_end": inspection_end}, actor="estyn", at=arranged_at)
+        engine.fire(follow_up, "arrange_improvement_conference", actor="estyn", at=arranged_at)
+        child = engine.get(follow_up).children[-1]["id"]
+        engine.fire(child, "agree_date", {"conference_date": date}, actor="estyn", at=arranged_at)
+        engine.fire(child, "give_formal_notice", {"invited": INVITED}, actor="estyn", at=notice_at)
+        engine.run_due(until=f"{date}T09:00")
+        assert engine.get(child).state == "held"
+        letter = {"recipients": ["chief_executive"], "assurance_on_understanding": "good", "assurance_on_planning": "limited"}
+        engine.fire(child, "send_letter", letter, actor="estyn", at=letter_at)
+        assert engine.get(child).state == "letter_sent"
+        return follow_up
+
+    def test_a_letter_for_a_conference_the_follow_up_holds_no_record_of_is_refused(self, make_engine):
+        """Part 3, Post-inspection improvement conference: the letter follows the conference the follow-up recorded.
+
+        The conference is held on 16 Sep 2199; recording it would set the termly link-inspector meeting four months
+        later, 16 Jan 2200, past the last day the engine counts (31 Dec 2199), so the follow-up refuses that report and
+        records why. The letter reported next finds no conference date and is refused too: the follow-up stays in
+        improvement_conference, its data unchanged, with each refusal recorded.
+        """
+        engine = make_engine(start="2199-06-10T09:00:00+01:00")
+        follow_up = self.improvement_conference(engine, "2199-06-05", "2199-06-10T10:00", "2199-09-16", "2199-08-19T10:00", "2199-09-20T10:00")
+        view = engine.get(follow_up)
+        assert (view.state, view.data) == ("improvement_conference", {"authority": "Ceredigion", "inspection_end": "2199-06-05"})
+        reports = [h.details for h in engine.history(follow_up) if h.type == "ChildReported"]
+        assert [r["reaction"] for r in reports] == ["improvement_conference_held", "improvement_letter_sent"]
+        assert reports[0]["outcome"].startswith("refused: deadline 'link_inspector_meeting'")
+        assert reports[1]["outcome"].startswith("refused: ") and "improvement_conference_on present" in reports[1]["outcome"]
+        assert not [h for h in engine.history(follow_up) if h.type == "Transitioned" and h.details["trigger"] == "record_improvement_letter"]
+
+    def test_a_letter_after_the_recorded_conference_moves_the_follow_up_on(self, make_engine):
+        """Part 3, Post-inspection improvement conference: conference Mon 12 Dec 2022 recorded, letter Fri 16 Dec 2022."""
+        engine = make_engine(start="2022-11-14T09:00:00+00:00")
+        follow_up = self.improvement_conference(engine, "2022-09-09", "2022-11-14T12:00", "2022-12-12", "2022-11-14T14:00", "2022-12-16T10:00")
+        view = engine.get(follow_up)
+        assert (view.state, view.data["improvement_conference_on"]) == ("awaiting_progress_conference", "2022-12-12")
