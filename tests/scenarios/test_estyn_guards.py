@@ -134,15 +134,16 @@ class TestQuestionsAndJudgement:
         view = engine.fire(case, "agree_judgement", CONCERN, actor="team", at="2022-09-08T18:00")
         assert view.data["main_shortcomings"] == CONCERN["main_shortcomings"]
 
-    def test_a_judgement_of_concern_waits_for_the_initial_meeting(self, make_engine):
+    @pytest.mark.parametrize(("judgement", "state"), [(NOT_CONCERN, "judgement_agreed"), (CONCERN, "concern_judged")], ids=["not_concern", "concern"])
+    def test_a_judgement_waits_for_the_initial_meeting(self, make_engine, judgement, state):
         """Part 1, During the core inspection week (p. 15): Initial meeting "at the start of the inspection"."""
         engine = make_engine(start=START)
         case = planned(engine)
         engine.run_due(until="2022-09-05T08:30")  # surveys open Mon 15 Aug; the core week begins Mon 5 Sep 2022
         assert engine.get(case).state == "core_week"
-        refused(engine, case, "agree_judgement", CONCERN, "2022-09-08T18:00", "initial_meetings ge 1")
+        refused(engine, case, "agree_judgement", judgement, "2022-09-08T18:00", "initial_meetings ge 1")
         engine.fire(case, "hold_initial_meeting", {"attendees": ["chief_executive"]}, actor="ri", at="2022-09-05T09:30")
-        assert engine.fire(case, "agree_judgement", CONCERN, actor="team", at="2022-09-08T18:00").state == "concern_judged"
+        assert engine.fire(case, "agree_judgement", judgement, actor="team", at="2022-09-08T18:00").state == state
 
 
 class TestEmbargoedCopyAndPublication:
@@ -169,23 +170,25 @@ class TestEmbargoedCopyAndPublication:
         assert view.state == PUBLISHED_TO[form]
         assert len(view.children) == (0 if form == "not_causing_concern" else 1)
 
-    @pytest.mark.parametrize("form", ["concern", "concern_with_serious_risk"])
-    def test_a_concern_is_not_published_before_five_working_days_after_the_embargoed_copy(self, make_engine, form):
+    @pytest.mark.parametrize("form", list(PUBLISHED_TO))
+    def test_no_report_is_published_before_five_working_days_after_the_embargoed_copy(self, make_engine, form):
         """Part 1, After the inspection (p. 19): copy Mon 7 Nov 2022; Fri 11 Nov is the fourth working day after it, Mon 14 Nov the fifth."""
         engine = make_engine(start=START)
         case = embargoed_case(engine, form)
         refused(engine, case, "publish_report", RECIPIENTS, "2022-11-11T09:00", "embargoed_copy_sent_on passed")
         view = engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
-        assert view.state == "follow_up_started" and len(view.children) == 1
+        assert view.state == PUBLISHED_TO[form]
 
-    def test_a_concern_with_a_serious_risk_waits_for_the_notice_to_welsh_ministers(self, make_engine):
+    @pytest.mark.parametrize("serious_risk", [False, True], ids=["concern", "concern_with_serious_risk"])
+    def test_a_concern_waits_for_the_notice_to_welsh_ministers(self, make_engine, serious_risk):
         """Part 1, During the core inspection week (p. 15): Follow-up activity: HMCI notifies Welsh Ministers before publication."""
         engine = make_engine(start=START)
-        case = concern_embargoed(engine, serious_risk=True, notify=False)
+        case = concern_embargoed(engine, serious_risk=serious_risk, notify=False)
         refused(engine, case, "publish_report", RECIPIENTS, "2022-11-14T09:00", "welsh_ministers_notified ge 1")
         engine.fire(case, "notify_welsh_ministers", actor="hmci", at="2022-11-14T08:00")
         view = engine.fire(case, "publish_report", RECIPIENTS, actor="estyn", at="2022-11-14T09:00")
-        assert view.state == "follow_up_started" and view.data["well_being_letters"] == 1
+        assert view.state == "follow_up_started" and view.data["welsh_ministers_notified"] == 1
+        assert view.data.get("well_being_letters") == (1 if serious_risk else None)
 
 
 class TestAfterPublication:
