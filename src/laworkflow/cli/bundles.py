@@ -19,6 +19,7 @@ import typer
 from laworkflow.audit import bundle, offline, restore
 from laworkflow.audit.export import Selection, export
 from laworkflow.cli.audit import audit_app
+from laworkflow.cli.progress import bar
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, case_id_of, emit, engine_for, refusals
 from laworkflow.errors import InvalidData
@@ -62,7 +63,8 @@ def export_command(
     first, last = _day(start, "--from"), _day(end, "--to")
     with engine_for(ctx) as engine:
         cases = tuple(case_id_of(engine, text) for text in case or [])
-        done = export(engine, out, Selection(cases, authority, workflow, first, last))
+        with bar(f"exporting to {out.name}", as_json=as_json):
+            done = export(engine, out, Selection(cases, authority, workflow, first, last))
     kind = "complete" if done.complete else "filtered"
     signed = "signed checkpoint" if done.signed else "unsigned tree head (no $LAWORKFLOW_CHECKPOINT_KEY)"
     emit(
@@ -95,8 +97,12 @@ def import_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Restore a complete, verified bundle into an EMPTY store: the same events, ids, tree and root."""
-    members = bundle.read(path)
-    report = offline.verify(members, _public_key(public_key))
-    with engine_for(ctx) as engine:
-        done = restore.restore(engine, members, report)
+    with bar(f"reading {path.name}", as_json=as_json, total=3) as progress:
+        members = bundle.read(path)
+        progress.step("verifying the bundle")
+        report = offline.verify(members, _public_key(public_key))
+        progress.step("restoring the events")
+        with engine_for(ctx) as engine:
+            done = restore.restore(engine, members, report)
+        progress.step("imported")
     emit(as_json, done, f"imported {done['events']} events of {done['cases']} cases; tree size {done['tree_size']}, root {done['root']}")

@@ -1,4 +1,7 @@
-"""Questions across cases: what is due, the register of authorities, what falls due in the coming weeks."""
+"""Questions across cases: what is due, the register of authorities, what falls due in the coming weeks.
+
+Their text is a table per question (`laworkflow.cli.tables`); `--json` prints the documents the README describes.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from laworkflow.calendar.clock import SystemClock, aware
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, emit, engine_for, refusals
+from laworkflow.cli.tables import authorities, console, due_table, findings_lines, print_table, register_table
 from laworkflow.errors import OutOfRange
 
 MAX_WEEKS = (LATEST_DAY - EARLIEST_DAY).days // 7 + 1  # more than this from any day leaves the range
@@ -28,8 +32,11 @@ def due(
     limit = aware(before) if before else None
     with engine_for(ctx) as engine:
         items = [i.to_dict() for i in engine.due(before=limit)]
-    text = "\n".join(f"{i['due_at'][:16]}  {i['kind']:<8} {i['name']:<24} {i['case_id']}  {i['detail']}" for i in items)
-    emit(as_json, {"before": limit, "items": items}, text or "nothing due")
+        names = {} if as_json else authorities(engine, (i["case_id"] for i in items))
+    if as_json:
+        emit(True, {"before": limit, "items": items}, "")
+        return
+    print_table(due_table(items, names, SystemClock().now(), with_time=True), "nothing due")
 
 
 @app.command()
@@ -45,13 +52,12 @@ def register(
         nation = calendar_for(nation).nation  # as the engine reads it ("Wales" is wales), for the JSON echo
     with engine_for(ctx) as engine:
         entries = [e.to_dict() for e in engine.register(nation=nation, status=status)]
-    text = "\n".join(
-        f"{e['authority']:<28} {e['nation']:<8} {e['status']:<18} since {e['since'][:10]}  next: "
-        + (f"{e['next_due']['name']} {e['next_due']['due_at'][:10]}" if e["next_due"] else "-")
-        + (f"  findings: {e['findings']}, latest {e['latest_finding']['id']} {e['latest_finding']['effective_at'][:10]}" if e["findings"] else "")
-        for e in entries
-    )
-    emit(as_json, {"nation": nation, "status": status, "entries": entries}, text or "no authority listed")
+    if as_json:
+        emit(True, {"nation": nation, "status": status, "entries": entries}, "")
+        return
+    print_table(register_table(entries, SystemClock().now()), "no authority listed")
+    for line in dict.fromkeys(findings_lines(entries)):  # an authority listed under two statuses has its findings once
+        console().print(line, markup=False)
 
 
 @app.command()
@@ -69,5 +75,8 @@ def upcoming(
     check_moment(start + timedelta(weeks=weeks), f"the end of --weeks {weeks} from --from,")
     with engine_for(ctx) as engine:
         items = [i.to_dict() for i in engine.upcoming(weeks, now=start)]
-    text = "\n".join(f"{i['due_at'][:10]}  {i['kind']:<8} {i['name']:<28} {i['workflow']:<28} {i['detail']}" for i in items)
-    emit(as_json, {"weeks": weeks, "items": items}, text or "nothing due")
+        names = {} if as_json else authorities(engine, (i["case_id"] for i in items))
+    if as_json:
+        emit(True, {"weeks": weeks, "items": items}, "")
+        return
+    print_table(due_table(items, names, start, with_time=False), "nothing due")

@@ -9,6 +9,7 @@ import typer
 
 from laworkflow.calendar.bounds import LATEST_MOMENT
 from laworkflow.calendar.clock import LONDON, SimulatedClock, SystemClock, aware
+from laworkflow.cli.progress import ReportingClock, bar
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, case_text, emit, engine_for, refusals
 from laworkflow.engine import Engine
@@ -137,14 +138,17 @@ def _national(ctx: typer.Context, years: int, seed: int, as_json: bool, guard: _
     from laworkflow.simulation.national import simulate_nation
 
     start = date(2013, 6, 3)
-    guard.check(aware(date(start.year + years, start.month, start.day)), f"simulate --national --years {years} (to {start.year + years})")
-    with engine_for(ctx, clock=SimulatedClock(start)) as engine:
-        target = copy_to_memory(engine, clock=SimulatedClock(start)) if what_if else engine
-        try:
-            summary = simulate_nation(target, seed=seed, start=start, years=years).to_dict()
-        finally:
-            if target is not engine:
-                target.close()
+    end = date(start.year + years, start.month, start.day)
+    guard.check(aware(end), f"simulate --national --years {years} (to {start.year + years})")
+    with bar(f"simulating {years} year{'s' if years != 1 else ''}", as_json=as_json, total=(end - start).days) as progress:
+        clock = ReportingClock(start, progress)  # the bar fills with the simulated days
+        with engine_for(ctx, clock=SimulatedClock(start) if what_if else clock) as engine:
+            target = copy_to_memory(engine, clock=clock) if what_if else engine
+            try:
+                summary = simulate_nation(target, seed=seed, start=start, years=years).to_dict()
+            finally:
+                if target is not engine:
+                    target.close()
     lines = [
         f"{summary['start']} to {summary['end']}, seed {seed}: {summary['authorities']} authorities, "
         f"{summary['commands']} decisions ({summary['refusals']} refused by guards), {summary['events']} events",

@@ -14,6 +14,7 @@ from laworkflow.audit.leaves import log_leaves
 from laworkflow.audit.snapshots import delete_snapshot
 from laworkflow.audit.verify import verify as verify_record
 from laworkflow.cases.views import IndexCheck, IndexRow
+from laworkflow.cli.progress import bar
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, case_id_of, emit, engine_for, refusals
 
@@ -93,7 +94,7 @@ def verify(
 @refusals
 def rebuild(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Forget the timer index and fold it again from the whole log (the outbox and other positions stay; nothing sent is sent again)."""
-    with engine_for(ctx) as engine:
+    with engine_for(ctx) as engine, bar("rebuilding the timer index", as_json=as_json):
         rows = rebuild_index(engine)
     emit(as_json, {"rows": rows}, f"timer index rebuilt from the log: {rows} rows")
 
