@@ -22,7 +22,9 @@ a digest matched.
 
 Roles (`ROLES`): `admin` may do everything, key management included;
 `inspector` may read and send commands (start cases, fire triggers);
-`auditor` may only read.
+`auditor` may only read; `calendar` may only read the calendar feed — the one
+key that may travel in a URL (`?token=`), which calendars subscribe to and
+which gets written down and logged, so it grants nothing else.
 
 Names are never reused, not even after a revocation, so an actor name in a
 case's history always means one key.
@@ -56,6 +58,7 @@ ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "write", "keys"}),
     "inspector": frozenset({"read", "write"}),
     "auditor": frozenset({"read"}),
+    "calendar": frozenset({"calendar"}),
 }
 RESERVED_NAMES = frozenset({"system", "cli"})
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.@-]{0,63}$"
@@ -177,7 +180,7 @@ class Principal:
             raise Forbidden(f"the key {self.name!r} has role {self.role!r}, which may not {_VERBS.get(permission, permission)}; roles that may: {allowed}")
 
 
-_VERBS = {"read": "read", "write": "start cases or fire triggers", "keys": "manage API keys"}
+_VERBS = {"read": "read", "write": "start cases or fire triggers", "keys": "manage API keys", "calendar": "read the calendar feed"}
 
 
 def digest(key: str) -> str:

@@ -260,7 +260,7 @@ class HealthOut(BaseModel):
     status: Literal["ok", "ready"]
 
 
-Role = Literal["admin", "inspector", "auditor"]
+Role = Literal["admin", "inspector", "auditor", "calendar"]
 
 
 class IssueKey(Strict):
