@@ -33,6 +33,8 @@ from laworkflow.logs import get_logger
 from laworkflow.pinning import PinnedDefinitions
 from laworkflow.projections.authority_register import AuthorityRegister, CaseRow
 from laworkflow.projections.backends import DueStore, due_store_for
+from laworkflow.projections.case_index import CaseIndex, resolve_case_id
+from laworkflow.projections.case_search import CasePage, CaseQuery, search
 from laworkflow.projections.follower import Follower
 from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
 from laworkflow.projections.notifications import reminder_notification
@@ -84,7 +86,8 @@ class Engine(Application[UUID]):
         self._children = ChildFollower(self.pinned, self._describe)
         self._reactions_position: int | None = None
         self._register = AuthorityRegister(self.pinned)
-        self._register_follower = Follower(self._register)
+        self._cases = CaseIndex(self.pinned)  # finding cases, and ids from a prefix (projections.case_index)
+        self._register_follower = Follower(self._register, self._cases)
         self._reacting = False
         self._closed = False
 
@@ -352,6 +355,15 @@ class Engine(Application[UUID]):
             )
         return entries
 
+    def cases(self, query: CaseQuery | None = None) -> CasePage:
+        """A page of the cases a search finds, filtered and sorted (`projections.case_search`); a bad filter: InvalidData."""
+        self._register_follower.follow(self.recorder, self.mapper)
+        return search(self._cases, query or CaseQuery(), self.catalog)
+
+    def case_id(self, text: UUID | str) -> UUID:
+        """A case id, or the one case whose id starts with `text`; unknown, too short or ambiguous: UnknownCase naming the matches."""
+        return text if isinstance(text, UUID) else resolve_case_id(str(text), self.case_ids)
+
     def case_ids(self) -> list[UUID]:
         """Every case, in the order they started."""
         self._register_follower.follow(self.recorder, self.mapper)
@@ -367,18 +379,9 @@ class Engine(Application[UUID]):
     def _moment(self, at: datetime | str | None) -> datetime:
         return aware(at) if at is not None else self.clock.now()
 
-    @staticmethod
-    def _uuid(case_id: UUID | str) -> UUID:
-        if isinstance(case_id, UUID):
-            return case_id
-        try:
-            return UUID(str(case_id))
-        except ValueError:
-            raise UnknownCase(f"{case_id!r} is not a case id (a UUID such as 4f1c…)") from None
-
     def _load(self, case_id: UUID | str, *, command: bool = True) -> tuple[Case, CompiledWorkflow]:
         """A case and its workflow: for a command only the catalog's unchanged content (else DefinitionChanged); for a read, `pinned`."""
-        cid = self._uuid(case_id)
+        cid = self.case_id(case_id)
         try:
             case: Case = self.repository.get(cid)
         except AggregateNotFoundError:
@@ -389,7 +392,7 @@ class Engine(Application[UUID]):
         return case, self.definitions.for_command(*pin) if command else self.pinned(*pin)
 
     def _events(self, case_id: UUID | str) -> Iterator[Any]:
-        cid = self._uuid(case_id)
+        cid = self.case_id(case_id)
         events = list(self.events.get(cid))
         if not events or not isinstance(events[0], Case.Started):
             raise UnknownCase(f"no case {cid}")

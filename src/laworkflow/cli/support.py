@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -40,8 +39,9 @@ from laworkflow.calendar.clock import Clock
 from laworkflow.cases.views import jsonable
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.engine import Engine
-from laworkflow.errors import InvalidData, LaworkflowError, UnknownCase
+from laworkflow.errors import InvalidData, LaworkflowError
 from laworkflow.logs import get_logger
+from laworkflow.projections.case_index import resolve_case_id
 from laworkflow.store import masked, store_env, store_errors
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (shapes in the README).")]
@@ -55,7 +55,6 @@ DEFAULT_MAX_DATA_BYTES = 1_000_000  # command data is a form's worth of fields; 
 MAX_DATA_DEPTH = 64  # nesting of objects and lists in command data; real data nests two or three deep
 GUARDS_ENV = "LAWORKFLOW_GUARDS"
 GUARDS_GROUP = "laworkflow.guards"
-MIN_PREFIX = 4  # hex digits of a case id prefix, as git asks of a commit's
 # Environment variables the CLI reads as text; like arguments, they must be UTF-8.
 TEXT_ENV = ("LAWORKFLOW_STORE", "LAWORKFLOW_WORKFLOWS", "LAWORKFLOW_LOG", GUARDS_ENV, MAX_DATA_ENV)
 
@@ -242,20 +241,7 @@ def _check_text(text: str, what: str) -> None:
 
 def case_id_of(engine: Engine, text: str) -> UUID:
     """A full case id, or the one case whose id starts with `text` (at least 4 hex digits), as git reads a commit."""
-    try:
-        return UUID(text)
-    except ValueError:
-        pass
-    prefix = text.strip().lower()
-    if len(prefix.replace("-", "")) < MIN_PREFIX or not re.fullmatch(r"[0-9a-f-]+", prefix):
-        raise UnknownCase(f"{text!r} is not a case id: give a UUID or a unique prefix of at least {MIN_PREFIX} hex digits (e.g. 4f1c)")
-    matches = [cid for cid in engine.case_ids() if str(cid).startswith(prefix) or cid.hex.startswith(prefix.replace("-", ""))]
-    if not matches:
-        raise UnknownCase(f"no case id starts with {text!r}")
-    if len(matches) > 1:
-        shown = ", ".join(str(cid) for cid in matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
-        raise UnknownCase(f"case id prefix {text!r} is ambiguous: it matches {shown}; give more digits")
-    return matches[0]
+    return resolve_case_id(text, engine.case_ids)
 
 
 # --------------------------------------------------------------------- guards

@@ -65,14 +65,16 @@ def principal_for(permission: str) -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(principal_for("read"))]
 Writer = Annotated[Principal, Depends(principal_for("write"))]
 Admin = Annotated[Principal, Depends(principal_for("keys"))]
-CaseId = Annotated[UUID, Path(description="A case id (UUID).")]
+CASE_ID_PATTERN = r"^-*(?:[0-9A-Fa-f]-*){4,32}$"  # a UUID or a prefix of one: at least 4 hex digits, dashes anywhere; anything else is a 422
+CaseId = Annotated[str, Path(max_length=36, pattern=CASE_ID_PATTERN, description="A case id (UUID), or a unique prefix of one (at least 4 hex digits).")]
 
 
-def case_id(value: UUID) -> UUID:
-    """The key ring shares the store but is not a case."""
-    if value == KEYRING_ID:
-        raise UnknownCase(f"no case {value}")
-    return value
+def case_id(service: Served, value: str | UUID) -> UUID:
+    """The case a full id or a unique prefix names (read under the lock: the engine's case index); the key ring shares the store but is not a case."""
+    found = service.locked(service.engine.case_id, value)
+    if found == KEYRING_ID:
+        raise UnknownCase(f"no case {found}")
+    return found
 
 
-__all__ = ["Admin", "CaseId", "Reader", "Served", "Service", "Writer", "case_id", "principal_for", "served"]
+__all__ = ["CASE_ID_PATTERN", "Admin", "CaseId", "Reader", "Served", "Service", "Writer", "case_id", "principal_for", "served"]

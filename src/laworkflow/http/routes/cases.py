@@ -51,26 +51,28 @@ def show_case(
     ] = None,
 ) -> dict[str, Any]:
     """A case now, as it stood at a past moment (`as_of`), or as the record told it on a past day (`known_on`)."""
-    return service.locked(service.engine.get, case_id(case), as_of=as_of, known_on=known_on).to_dict()
+    return service.locked(service.engine.get, case_id(service, case), as_of=as_of, known_on=known_on).to_dict()
 
 
 @router.get("/v1/cases/{case}/history", response_model=HistoryOut, tags=["cases"], responses=CASE_ERRORS)
 def case_history(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
     """Every event of a case, in order: who, when it took effect, when it was recorded, and the hash chain."""
-    entries = service.locked(service.engine.history, case_id(case))
-    return {"case_id": case, "events": [entry.to_dict() for entry in entries]}
+    cid = case_id(service, case)
+    entries = service.locked(service.engine.history, cid)
+    return {"case_id": cid, "events": [entry.to_dict() for entry in entries]}
 
 
 @router.get("/v1/cases/{case}/allowed", response_model=AllowedOut, tags=["cases"], responses=CASE_ERRORS)
 def case_allowed(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
     """The triggers the case may take now, with the data each requires, its guards and citation."""
     engine = service.engine
+    cid = case_id(service, case)
 
     def run() -> tuple[str, list[dict[str, Any]]]:
-        return engine.get(case_id(case)).state, [t.to_dict() for t in engine.allowed_triggers(case)]
+        return engine.get(cid).state, [t.to_dict() for t in engine.allowed_triggers(cid)]
 
     state, triggers = service.locked(run)
-    return {"case_id": case, "state": state, "triggers": triggers}
+    return {"case_id": cid, "state": state, "triggers": triggers}
 
 
 @router.post(
@@ -82,7 +84,7 @@ def case_allowed(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
 )
 def fire(principal: Writer, service: Service, case: CaseId, body: FireTrigger) -> dict[str, Any]:
     """Fire a trigger on a case; returns the case after it. The key's name is recorded as the actor."""
-    view = service.locked(service.engine.fire, case_id(case), body.trigger, body.data, actor=principal.name, at=body.at)
+    view = service.locked(service.engine.fire, case_id(service, case), body.trigger, body.data, actor=principal.name, at=body.at)
     return view.to_dict()
 
 

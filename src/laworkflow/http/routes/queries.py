@@ -1,13 +1,12 @@
 """/v1/due, /v1/upcoming, /v1/register, /v1/verify: questions across every case."""
 
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Query
 
 from laworkflow.audit.verify import verify as verify_record
 from laworkflow.cases.views import jsonable
-from laworkflow.http.auth import Reader, Service, case_id
+from laworkflow.http.auth import CASE_ID_PATTERN, Reader, Service, case_id
 from laworkflow.http.bodies import StrictJSONRoute
 from laworkflow.http.errors import CASE_ERRORS, READ_ERRORS
 from laworkflow.http.schemas import DueOut, MomentIn, RegisterOut, UpcomingOut, VerifyOut
@@ -54,11 +53,13 @@ def register(
 def verify(
     _: Reader,
     service: Service,
-    case: Annotated[UUID | None, Query(description="One case; default every case.")] = None,
+    case: Annotated[
+        str | None, Query(max_length=36, pattern=CASE_ID_PATTERN, description="One case (its id or a unique prefix of it); default every case.")
+    ] = None,
     index: Annotated[bool, Query(description="Also compare the timer index with one rebuilt from the log.")] = False,
 ) -> dict[str, Any]:
     """Recompute every digest and the chain, look for stray fields and forged snapshots; `ok` is false when the record was altered (still a 200)."""
-    report = service.locked(verify_record, service.engine, case_id(case) if case is not None else None, index=index)
+    report = service.locked(verify_record, service.engine, case_id(service, case) if case is not None else None, index=index)
     return report.to_dict()
 
 
