@@ -12,7 +12,8 @@ SHA-256 digest is stored, compared in constant time).
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, Security
+from fastapi.security import APIKeyQuery
 
 from laworkflow.errors import UnknownCase
 from laworkflow.feeds import Scope, feed
@@ -23,17 +24,20 @@ from laworkflow.keys import KEYRING_ID, Forbidden, Unauthenticated
 
 router = APIRouter(route_class=StrictJSONRoute)
 MEDIA_TYPE = "text/calendar; charset=utf-8"
+calendar_token = APIKeyQuery(
+    name="token", scheme_name="CalendarToken", auto_error=False, description="A key of role `calendar`, in the URL a calendar subscribes to."
+)
 
 
 @router.get(
     "/v1/calendar.ics",
     tags=["calendar"],
     response_class=Response,
-    responses={**CASE_ERRORS, 200: {"content": {"text/calendar": {}}, "description": "An iCalendar (RFC 5545) document."}},
+    responses={**CASE_ERRORS, 200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "An iCalendar (RFC 5545) document."}},
 )
 def calendar(
     service: Service,
-    token: Annotated[str | None, Query(max_length=200, description="A calendar token: a key of role `calendar`.")] = None,
+    token: Annotated[str | None, Security(calendar_token)] = None,
     authority: Annotated[str | None, Query(max_length=200, description="Only the cases started for this authority.")] = None,
     case: Annotated[UUID | None, Query(description="Only this case.")] = None,
 ) -> Response:
