@@ -1,6 +1,7 @@
 """The command-line face, `laworkflow`: one module per command group, shared helpers in `support`."""
 
 from laworkflow.cli import bundles as _bundles  # noqa: F401  (export, import, audit verify)
+from laworkflow.cli import calendar as _calendar  # noqa: F401
 from laworkflow.cli import case_list as _case_list  # noqa: F401  (cases)
 from laworkflow.cli import cases as _cases  # noqa: F401
 
@@ -20,7 +21,24 @@ from laworkflow.cli.risk import risk_app
 from laworkflow.cli.root import app, main
 from laworkflow.cli.verify import index_app
 
-HELP_ORDER = ["start", "fire", "show", "history", "allowed", "cases", "due", "register", "upcoming", "simulate", "serve", "verify", "export", "import", "demo"]
+HELP_ORDER = [
+    "start",
+    "fire",
+    "show",
+    "history",
+    "allowed",
+    "cases",
+    "due",
+    "register",
+    "upcoming",
+    "calendar",
+    "simulate",
+    "serve",
+    "verify",
+    "export",
+    "import",
+    "demo",
+]
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]
 
 app.add_typer(risk_app, name="risk")
