@@ -16,6 +16,7 @@ are worked out here by hand from the framework's periods, not by the engine:
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -207,9 +208,9 @@ def test_the_calendar_command_writes_the_same_feed(make_engine, tmp_path):
     expected = feed(engine, Scope(authority="Norfolk"))
     engine.close()
     out = tmp_path / "norfolk.ics"
-    run = cli(db, "calendar", "--authority", "Norfolk", "--out", str(out))
+    run = cli(db, "calendar", "--authority", "norfolk", "--out", str(out), "--json")
     assert run.returncode == 0, run.stderr
-    assert "wrote norfolk.ics" in run.stdout
+    assert json.loads(run.stdout) == {"out": str(out), "title": "laworkflow: Norfolk", "events": len(events(expected))}
     assert out.read_bytes() == expected
     one = tmp_path / "one.ics"
     assert cli(db, "calendar", "--case", case[:8], "--out", str(one)).returncode == 0

@@ -65,8 +65,22 @@ def uid(case_id: UUID, kind: str, name: str) -> str:
     return f"{case_id}.{kind}.{name}@{UID_DOMAIN}"
 
 
+@dataclass(frozen=True)
+class Built:
+    """A feed as built: the iCalendar document, the calendar's title (the authority as its cases spell it) and how many events it holds."""
+
+    document: bytes
+    title: str
+    events: int
+
+
 def feed(engine: Engine, scope: Scope = Scope()) -> bytes:
     """The iCalendar document of the deadlines and milestones of the cases in `scope`."""
+    return build(engine, scope).document
+
+
+def build(engine: Engine, scope: Scope = Scope()) -> Built:
+    """The feed of the cases in `scope`, with its title and its number of events."""
     cases, scope = _cases(engine, scope)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -77,12 +91,14 @@ def feed(engine: Engine, scope: Scope = Scope()) -> bytes:
     calendar.add("x-wr-calname", scope.title())  # the name Outlook and Google Calendar show
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
+    count = 0
     for case_id in cases:
         view = engine.get(case_id)
         for event in case_events(view, engine.history(case_id)):
             calendar.add_component(event)
+            count += 1
     document: bytes = calendar.to_ical()
-    return document
+    return Built(document, scope.title(), count)
 
 
 def _cases(engine: Engine, scope: Scope) -> tuple[list[UUID], Scope]:
@@ -160,4 +176,4 @@ def _event(identity: str, summary: str, stamp: datetime, sequence: int, categori
     return event
 
 
-__all__ = ["MILESTONES", "PRODID", "Scope", "case_events", "feed", "uid"]
+__all__ = ["MILESTONES", "PRODID", "Built", "Scope", "build", "case_events", "feed", "uid"]

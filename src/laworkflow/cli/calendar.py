@@ -19,7 +19,7 @@ import typer
 from laworkflow.cli.root import app
 from laworkflow.cli.support import JsonFlag, case_id_of, emit, engine_for, refusals
 from laworkflow.errors import InvalidData
-from laworkflow.feeds import Scope, feed
+from laworkflow.feeds import Scope, build
 
 
 @app.command()
@@ -36,16 +36,15 @@ def calendar(
         raise InvalidData("calendar takes --authority or --case, not both")
     with engine_for(ctx) as engine:
         scope = Scope(authority=authority, case=case_id_of(engine, case) if case is not None else None)
-        document = feed(engine, scope)
-    events = document.count(b"BEGIN:VEVENT")
+        built = build(engine, scope)
     if str(out) == "-":
-        typer.echo(document.decode("utf-8"), nl=False)
+        typer.echo(built.document.decode("utf-8"), nl=False)
         return
     try:
-        out.write_bytes(document)
+        out.write_bytes(built.document)
     except OSError as error:
         raise InvalidData(f"cannot write {str(out)!r}: {error.strerror}") from None
-    emit(as_json, {"out": str(out), "title": scope.title(), "events": events}, f"wrote {out.name}: {events} events ({scope.title()})")
+    emit(as_json, {"out": str(out), "title": built.title, "events": built.events}, f"wrote {out.name}: {built.events} events ({built.title})")
 
 
 __all__ = ["calendar"]
