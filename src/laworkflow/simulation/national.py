@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.calendar.clock import aware, uk_date
-from laworkflow.definitions.model import DataField
+from laworkflow.definitions.model import Condition, DataField
 from laworkflow.engine import Engine
 from laworkflow.errors import LaworkflowError, NotInForce
 
@@ -178,6 +178,8 @@ class NationalSimulation:
                 for name, spec in option.data.items()
                 if spec.get("required", True) or self.random.random() < 0.5
             }
+            if self.random.random() < 0.5:
+                data = self._heed_guards(view, option.trigger, option.to, data, moment.date())
             try:
                 self.engine.fire(case_id, option.trigger, data, actor="national-simulation", at=max(moment, aware(view.last_effective_at or moment)))
                 self.commands += 1
@@ -185,6 +187,33 @@ class NationalSimulation:
             except LaworkflowError:
                 self.refusals += 1
         self._push(self._later(moment, 1, 8), "act", case_id)
+
+    def _heed_guards(self, view: Any, trigger: str, to: str, data: dict[str, Any], today: date) -> dict[str, Any]:
+        """Half the time, bend the random data towards the guards on the trigger's own fields.
+
+        A person reads the rules before acting; a walk that never does stalls where a form asks
+        for every section of a report and one answer per question at once. Only what the guard
+        states outright is followed (`contains`, `eq`, a list as long as another field, the day
+        of the command); nothing here names a workflow, field or trigger.
+        """
+        workflow = self.engine.pinned(view.workflow, view.version, view.definition_hash)
+        transitions = [t for t in workflow.transitions_from(view.state, trigger) if t.target(view.state) == to]
+        for condition in (g for t in transitions[:1] for g in t.guards if isinstance(g, Condition)):
+            name = condition.field
+            if name is None or name not in data:
+                continue
+            value = view.parameters.get(condition.value[1:]) if isinstance(condition.value, str) and condition.value.startswith("$") else condition.value
+            if isinstance(value, str) and value.startswith("="):
+                value = {**view.data, **data}.get(value[1:])
+            if condition.op == "contains" and isinstance(data[name], list) and value not in data[name]:
+                data[name] = [*data[name], value]
+            elif condition.op == "eq" and value is not None:
+                data[name] = value
+            elif condition.op in ("min_items", "max_items") and isinstance(data[name], list) and isinstance(value, list):
+                data[name] = [f"item {n}" for n in range(1, len(value) + 1)]
+            elif condition.op == "within" and isinstance(data[name], str):
+                data[name] = today.isoformat()
+        return data
 
     def _value(self, spec: DataField, today: date) -> Any:
         kind = spec.type
