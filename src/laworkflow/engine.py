@@ -21,12 +21,11 @@ from laworkflow.calendar.bounds import RANGE_TEXT
 from laworkflow.calendar.clock import Clock, SystemClock, aware, day_over_at, uk_date
 from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cases.case import SYSTEM_ACTOR, Case, unexpected_fields
+from laworkflow.cases.readiness import allowed_now
 from laworkflow.cases.topics import topics_of
 from laworkflow.cases.views import AllowedTrigger, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry
 from laworkflow.definitions.catalog import Catalog
-from laworkflow.definitions.guards import describe
 from laworkflow.definitions.machine import CompiledWorkflow
-from laworkflow.definitions.model import Condition
 from laworkflow.encryption import check_opened, cipher_env
 from laworkflow.errors import ConcurrentChange, DefinitionChanged, InvalidData, OutOfRange, StillQuarantined, UnknownCase
 from laworkflow.logs import get_logger
@@ -261,23 +260,17 @@ class Engine(Application[UUID]):
             for event in self._events(case_id)
         ]
 
-    def allowed_triggers(self, case_id: UUID | str) -> list[AllowedTrigger]:
-        """What a person may fire from the case's state; internal transitions (a reaction's, a timer's alone) are not offered."""
+    def allowed_triggers(self, case_id: UUID | str, *, at: datetime | str | None = None) -> list[AllowedTrigger]:
+        """What a person may fire from the case's state, the fields each takes and its guards on the UK day of `at` (default now).
+
+        Internal transitions (a reaction's, a timer's alone) are not offered; `cases.readiness` says how guards are judged.
+        """
         case, workflow = self._load(case_id, command=False)
-        found = []
-        for trigger in workflow.triggers_from(case.state):
-            for transition in (t for t in workflow.transitions_from(case.state, trigger) if not t.internal):
-                found.append(
-                    AllowedTrigger(
-                        trigger=trigger,
-                        to=transition.target(case.state),
-                        data={k: v.model_dump(exclude_defaults=True) for k, v in transition.data.items()},
-                        guards=[describe(g) if isinstance(g, Condition) else f"{g.function}()" for g in transition.guards],
-                        cites=f"{transition.cites.source} {transition.cites.para}",
-                        weight=transition.weight,
-                    )
-                )
-        return found
+        return allowed_now(case, workflow, self.today(at))
+
+    def today(self, at: datetime | str | None = None) -> date:
+        """The UK day of `at`, or of the engine clock's now: the day a command would take effect on."""
+        return uk_date(self._moment(at))
 
     def due(self, before: datetime | str | None = None) -> list[DueItem]:
         self._catch_up()

@@ -82,6 +82,22 @@ class HistoryEntry(View):
     unexpected_fields: list[str] = field(default_factory=list)
 
 
+# What a guard says on the day asked about (`cases.readiness`): decided already, or by the data the trigger is given.
+GuardStatus = Literal["passes", "fails", "depends_on_data"]
+
+
+@dataclass(frozen=True)
+class GuardReport(View):
+    """One guard of an allowed trigger, checked against the case as it stands on `AllowedTrigger.on`."""
+
+    guard: str  # as `guards` words it
+    status: GuardStatus
+    explanation: str  # the values it was checked against: a refusal's words when it fails
+    reads: list[str]  # the fields it looks at (a derived field's own inputs included)
+    cites: str | None = None
+    passes_from: date | None = None  # for a guard that fails only because its day has not come: the first day it holds
+
+
 @dataclass(frozen=True)
 class AllowedTrigger(View):
     trigger: str
@@ -90,6 +106,13 @@ class AllowedTrigger(View):
     guards: list[str]
     cites: str
     weight: float = 1.0
+    description: str = ""
+    # Each field the trigger takes, every attribute spelled out: type, required, description, choices, bounds, non_empty.
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[GuardReport] = field(default_factory=list)
+    status: GuardStatus = "passes"  # fails if any guard fails; else depends_on_data if any does; else passes
+    refusal: str | None = None  # what firing it now, with any data, would be refused with
+    on: date | None = None  # the UK day the guards were checked on
 
 
 @dataclass(frozen=True, order=True)

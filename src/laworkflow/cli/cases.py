@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,13 +82,49 @@ def history(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
     emit(as_json, {"case_id": str(case_id), "events": rows}, text)
 
 
+MARKS = {"passes": "✓", "fails": "✗", "depends_on_data": "?"}
+
+
+def _field_text(name: str, spec: dict[str, Any]) -> str:
+    parts = [spec["type"], "required" if spec["required"] else "optional"]
+    if spec["choices"]:
+        parts.append(f"one of {' | '.join(spec['choices'])}" if spec["type"] == "enum" else f"items from {' | '.join(spec['choices'])}")
+    if spec["min_items"] is not None or spec["max_items"] is not None:
+        parts.append(f"{spec['min_items'] or 0}..{'' if spec['max_items'] is None else spec['max_items']} items")
+    parts += ["each item once"] * spec["unique_items"] + ["not blank"] * spec["non_empty"]
+    return f"    {name}: {', '.join(parts)}" + (f" - {spec['description'].strip()}" if spec["description"].strip() else "")
+
+
+def _check_text(check: dict[str, Any]) -> str:
+    later = f"; passes from {check['passes_from']}" if check["passes_from"] else ""
+    return f"    {MARKS[check['status']]} {check['explanation']}{later}"
+
+
+def allowed_text(document: dict[str, Any]) -> str:
+    """Each trigger with its overall mark, the fields it takes (with their choices) and each guard marked on the day."""
+    head = f"{document['state']}: guards checked on {document['on']} (✓ passes, ✗ fails, ? decided by the data given)"
+    blocks = []
+    for t in document["triggers"]:
+        lines = [f"{MARKS[t['status']]} {t['trigger']} -> {t['to']}"]
+        lines += [_field_text(name, spec) for name, spec in t["fields"].items()] or ["    (no data)"]
+        lines += [_check_text(c) for c in t["checks"]]
+        blocks.append("\n".join(lines))
+    return "\n".join([head, *blocks]) if blocks else f"{head}\n(none: the case has ended, or only the engine moves it on)"
+
+
 @app.command()
 @refusals
-def allowed(ctx: typer.Context, case: str, as_json: JsonFlag = False) -> None:
-    """The triggers a case may take now, with the data each requires."""
+def allowed(
+    ctx: typer.Context,
+    case: str,
+    at: Annotated[str | None, typer.Option("--at", help="Check the guards on this day (ISO date or time); default today.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The triggers a case may take now: the data each takes (types, choices, bounds) and whether each guard passes today (or --at)."""
     with engine_for(ctx) as engine:
         case_id = case_id_of(engine, case)
         state = engine.get(case_id).state
-        triggers = [t.to_dict() for t in engine.allowed_triggers(case_id)]
-    text = "\n".join(f"{t['trigger']} -> {t['to']}  data: {', '.join(t['data']) or '-'}" for t in triggers)
-    emit(as_json, {"case_id": str(case_id), "state": state, "triggers": triggers}, text or "(none: the case has ended)")
+        triggers = [t.to_dict() for t in engine.allowed_triggers(case_id, at=at)]
+        day = engine.today(at).isoformat()
+    document = {"case_id": str(case_id), "state": state, "on": day, "triggers": triggers}
+    emit(as_json, document, allowed_text(document))

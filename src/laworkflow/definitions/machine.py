@@ -122,7 +122,7 @@ def _parameter_value(name: str, default: Any, value: Any) -> Any:
         raise InvalidData(f"parameter {name!r} cannot be {value!r} (default {default!r}): {error}") from None
 
 
-class _GuardCheck:
+class GuardCheck:
     """A transitions condition that evaluates one guard against the command's GuardContext."""
 
     def __init__(self, guard: Condition | NamedGuard, registry: GuardRegistry):
@@ -134,16 +134,18 @@ class _GuardCheck:
             return describe(self.guard, context)
         return f"{self.guard.function}()"
 
-    def __call__(self, event: EventData) -> bool:
-        context: GuardContext = event.kwargs["context"]
+    def holds(self, context: GuardContext) -> bool:
         if isinstance(self.guard, Condition):
             return check_condition(self.guard, context)
         return bool(self.registry[self.guard.function](context))
 
+    def __call__(self, event: EventData) -> bool:
+        return self.holds(event.kwargs["context"])
 
-def _guard_check(condition: MachineCondition) -> _GuardCheck:
+
+def _guard_check(condition: MachineCondition) -> GuardCheck:
     """The guard behind a condition of a compiled machine: compile_definition adds no other kind."""
-    if not isinstance(condition.func, _GuardCheck):
+    if not isinstance(condition.func, GuardCheck):
         raise TypeError(f"not a guard of a compiled definition: {condition.func!r}")
     return condition.func
 
@@ -194,6 +196,11 @@ class CompiledWorkflow:
 
     def transitions_from(self, state: str, trigger: str) -> list[Transition]:
         return [self.definition.transitions[self.definition_index[t]] for t in self.machine.get_transitions(trigger=trigger, source=state)]
+
+    def guarded(self, state: str, trigger: str) -> list[tuple[Transition, list[GuardCheck]]]:
+        """Each transition a trigger may take from a state, with its guards as `select` checks them, in order."""
+        found = self.machine.get_transitions(trigger=trigger, source=state)
+        return [(self.definition.transitions[self.definition_index[t]], [_guard_check(c) for c in t.conditions]) for t in found]
 
     def parameters(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         values = {name: p.value for name, p in self.definition.parameters.items()}
@@ -260,7 +267,7 @@ def compile_definition(definition: Definition, guards: GuardRegistry = default_g
     payload_models: dict[int, type[BaseModel]] = {}
     definition_index: dict[MachineTransition, int] = {}
     for index, transition in enumerate(definition.transitions):
-        conditions: list[str | Callable[..., bool | None]] = [_GuardCheck(guard, guards) for guard in transition.guards]
+        conditions: list[str | Callable[..., bool | None]] = [GuardCheck(guard, guards) for guard in transition.guards]
         for source in transition.source:
             machine.add_transition(transition.trigger, source, transition.target(source), conditions=conditions)
             definition_index[machine.get_transitions(trigger=transition.trigger, source=source)[-1]] = index

@@ -155,18 +155,52 @@ class HistoryOut(BaseModel):
     events: list[HistoryEvent]
 
 
+GuardStatusOut = Literal["passes", "fails", "depends_on_data"]
+
+
+class FieldOut(BaseModel):
+    """A field a trigger takes, every attribute spelled out."""
+
+    type: str
+    required: bool
+    description: str
+    choices: list[str] | None = Field(description="The values allowed (an enum's, or each item of a list's); null: any.")
+    min_items: int | None = Field(description="For a list: at least this many items.")
+    max_items: int | None = Field(description="For a list: at most this many items.")
+    unique_items: bool = Field(description="For a list: each item at most once.")
+    non_empty: bool = Field(description="For a string standing for a justification: refused when empty or only whitespace.")
+
+
+class GuardCheckOut(BaseModel):
+    guard: str
+    status: GuardStatusOut = Field(
+        description="passes or fails on the case's data and the day asked about; depends_on_data when it reads a field the trigger itself is given."
+    )
+    explanation: str = Field(description="What it was checked against; when it fails, the words a refusal gives.")
+    reads: list[str] = Field(description="The fields it looks at, a derived field's inputs included.")
+    cites: str | None
+    passes_from: Day | None = Field(description="For a guard that fails only because its day has not come: the first day it holds.")
+
+
 class AllowedTriggerOut(BaseModel):
     trigger: str
     to: str
-    data: dict[str, dict[str, Any]]
+    data: dict[str, dict[str, Any]] = Field(description="Each field the trigger takes, with the attributes its definition sets.")
     guards: list[str]
     cites: str
     weight: float
+    description: str
+    fields: dict[str, FieldOut]
+    checks: list[GuardCheckOut]
+    status: GuardStatusOut = Field(description="fails if any guard fails; else depends_on_data if any does; else passes.")
+    refusal: str | None = Field(description="What firing it on that day would be refused with, whatever the data; null unless a guard fails.")
+    on: Day = Field(description="The UK day its guards were checked on.")
 
 
 class AllowedOut(BaseModel):
     case_id: UUID
     state: str
+    on: Day = Field(description="The UK day the guards were checked on: `at`'s, or today's.")
     triggers: list[AllowedTriggerOut]
 
 

@@ -63,16 +63,21 @@ def case_history(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
 
 
 @router.get("/v1/cases/{case}/allowed", response_model=AllowedOut, tags=["cases"], responses=CASE_ERRORS)
-def case_allowed(_: Reader, service: Service, case: CaseId) -> dict[str, Any]:
-    """The triggers the case may take now, with the data each requires, its guards and citation."""
+def case_allowed(
+    _: Reader,
+    service: Service,
+    case: CaseId,
+    at: Annotated[MomentIn | None, Query(description="Check the guards on this moment's UK day; default today (the engine clock's).")] = None,
+) -> dict[str, Any]:
+    """The triggers the case may take now: the fields each takes (type, choices, bounds), its guards and whether each passes on the day, its citation."""
     engine = service.engine
     cid = case_id(service, case)
 
     def run() -> tuple[str, list[dict[str, Any]]]:
-        return engine.get(cid).state, [t.to_dict() for t in engine.allowed_triggers(cid)]
+        return engine.get(cid).state, [t.to_dict() for t in engine.allowed_triggers(cid, at=at)]
 
     state, triggers = service.locked(run)
-    return {"case_id": cid, "state": state, "triggers": triggers}
+    return {"case_id": cid, "state": state, "on": engine.today(at).isoformat(), "triggers": triggers}
 
 
 @router.post(
