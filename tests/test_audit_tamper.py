@@ -60,6 +60,11 @@ def ok(store: str, key: Path, *args: str) -> str:
     return done.stdout
 
 
+def due_cases(store: str, key: Path) -> set[str]:
+    """The cases with something due, as `due --json` names them (its text shows an id's prefix only)."""
+    return {item["case_id"] for item in json.loads(ok(store, key, "due", "--json"))["items"]}
+
+
 def start_case(store: str, key: Path, authority: str) -> str:
     data = json.dumps({"authority": authority, "concerns": ["attainment_below_national"]})
     started = json.loads(ok(store, key, "start", WORKFLOW, "--data", data, "--at", "2013-06-03T09:00", "--json"))
@@ -354,14 +359,14 @@ def test_a_snapshot_edited(base: Base, db: Path) -> None:
 def test_rows_deleted_from_the_timer_index(base: Base, db: Path) -> None:
     a, b = base.cases
     sql(db, "DELETE FROM lw_due WHERE case_id = ?", a)
-    due = ok(str(db), base.key, "due")
+    due = due_cases(str(db), base.key)
     assert a not in due and b in due  # that timer would never fire
     seen = look(str(db), base)
     assert seen.plain_exit == 0 and seen.checkpoint == "extends" and seen.replay["ok"]  # the log is untouched
     assert index_rows(seen.index) == {"missing": [(a, "timer", "notice_ends")], "extra": [], "changed": []}
     repaired = run(str(db), base.key, "verify", "--index", "--repair")
     assert repaired.returncode == 1 and "rebuilt the timer index from the log: 2 rows" in repaired.stdout
-    assert a in ok(str(db), base.key, "due") and json.loads(ok(str(db), base.key, "verify", "--index", "--json"))["index"]["ok"]
+    assert a in due_cases(str(db), base.key) and json.loads(ok(str(db), base.key, "verify", "--index", "--json"))["index"]["ok"]
 
 
 def test_a_timer_index_row_changed(base: Base, db: Path) -> None:
