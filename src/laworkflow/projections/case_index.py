@@ -105,9 +105,6 @@ class CaseIndex(Projection):
         elif isinstance(event, Case.DeadlineMissed) and event.deadline_id not in row.missed:
             row.missed.append(event.deadline_id)
 
-    def resolve(self, text: str) -> UUID:
-        return resolve_case_id(text, lambda: self.rows)
-
 
 def resolve_case_id(text: str, known: Callable[[], Iterable[UUID]]) -> UUID:
     """A full case id, or the one case whose id starts with `text` (at least MIN_PREFIX hex digits, dashes or not, any case).
