@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.calendar.clock import aware, uk_date
+from laworkflow.definitions.guards import GuardContext
 from laworkflow.definitions.model import Condition, DataField
 from laworkflow.engine import Engine
 from laworkflow.errors import LaworkflowError, NotInForce
@@ -202,9 +203,7 @@ class NationalSimulation:
             name = condition.field
             if name is None or name not in data:
                 continue
-            value = view.parameters.get(condition.value[1:]) if isinstance(condition.value, str) and condition.value.startswith("$") else condition.value
-            if isinstance(value, str) and value.startswith("="):
-                value = {**view.data, **data}.get(value[1:])
+            value = GuardContext({**view.data, **data}, today, workflow.calendar, view.parameters).resolve(condition.value)  # `$name`, `=field`
             if condition.op == "contains" and isinstance(data[name], list) and value not in data[name]:
                 data[name] = [*data[name], value]
             elif condition.op == "eq" and value is not None:
