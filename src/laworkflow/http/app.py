@@ -51,6 +51,7 @@ from laworkflow.http.auth import Served
 from laworkflow.http.bodies import BodyLimit, StrictJSONRoute, max_body_bytes_from_env
 from laworkflow.http.errors import install_handlers
 from laworkflow.http.routes import ROUTERS
+from laworkflow.http.web import install as install_web
 from laworkflow.keys import Keys
 
 API_VERSION = "1"
@@ -87,6 +88,8 @@ def create_app(
         version=API_VERSION,
         description="Event-sourced workflows for inspections of local authorities: start cases, fire triggers, read history.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from local assets by the web view (laworkflow.http.web.docs)
+        redoc_url=None,
     )
     app.router.route_class = StrictJSONRoute  # before any route is added
     app.add_middleware(BodyLimit, limit=limit)
@@ -97,6 +100,7 @@ def create_app(
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
     return app
 
 

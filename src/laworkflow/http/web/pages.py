@@ -1,0 +1,7 @@
+"""The pages: placeholder."""
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    return None
