@@ -20,6 +20,7 @@ from laworkflow.definitions.guards import GuardRegistry, default_guards
 from laworkflow.definitions.loader import load_file
 from laworkflow.definitions.machine import CompiledWorkflow, compile_definition
 from laworkflow.definitions.model import Definition
+from laworkflow.definitions.sources import Quotes
 from laworkflow.errors import DefinitionError, NotInForce, Problem, UnknownDefinition
 
 WORKFLOWS_ENV = "LAWORKFLOW_WORKFLOWS"
@@ -46,11 +47,12 @@ def default_workflows_dir() -> Path:
 
 
 class Catalog:
-    """Compiled definitions by id and version."""
+    """Compiled definitions by id and version, and the quotes behind their citations."""
 
-    def __init__(self, definitions: Iterable[Definition], guards: GuardRegistry = default_guards):
+    def __init__(self, definitions: Iterable[Definition], guards: GuardRegistry = default_guards, quotes: Quotes | None = None):
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         self.guards = guards  # also compiles definitions kept in the store whose files have changed
+        self.quotes = quotes if quotes is not None else Quotes()  # words for readers; no definition's hash depends on them
         problems: list[Problem] = []
         for definition in definitions:
             key = (definition.id, definition.version)
@@ -65,7 +67,7 @@ class Catalog:
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None, guards: GuardRegistry = default_guards) -> Catalog:
-        """Load every *.yaml / *.yml file; every problem in every file is reported together.
+        """Load every *.yaml / *.yml file, and sources/quotes.yaml; every problem in every file is reported together.
 
         A file that fails in a way the loader did not foresee is one more problem against that
         file, not a traceback that hides the others: a definition file is input, not code."""
@@ -84,9 +86,13 @@ class Catalog:
                 problems.extend(error.problems)
             except Exception as error:
                 problems.append(Problem(str(path), "", f"cannot be loaded: {error.__class__.__name__}: {error}"))
+        try:
+            quotes = Quotes.from_directory(directory)
+        except DefinitionError as error:
+            problems.extend(error.problems)
         if problems:
             raise DefinitionError(problems)
-        return cls(definitions, guards)
+        return cls(definitions, guards, quotes)
 
     def _links(self, workflow: CompiledWorkflow) -> list[Problem]:
         """Children a workflow starts and reacts to must exist, with the states and fields it names."""
