@@ -267,3 +267,39 @@ def test_the_definitions_hold_no_quote(shipped):
         dumped = json.dumps(workflow.definition.model_dump(mode="json"))
         assert "The report is normally sent" not in dumped
     assert "quote" not in Definition.model_fields
+
+
+def show(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`laworkflow definitions show`, as a person runs it, with nothing pointing it at a workflows folder but `cwd`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAWORKFLOW_")}
+    command = [str(Path(sys.executable).with_name("laworkflow")), "definitions", "show", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_definitions_show_prints_the_quote_under_each_citation(tmp_path):
+    run = show(tmp_path, "ofsted-laassi@1")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    state = lines.index("    notice_given — laassi2013 12")
+    assert lines[state + 1].startswith("      “Notice of up to five days will normally be given and the purpose of the inspection")
+    deadline = next(i for i, line in enumerate(lines) if line.startswith("    letter_sent: ") and line.endswith(" — laassi2013 42"))
+    assert lines[deadline + 1].startswith("      “The report is normally sent to a local authority within 20 working days")
+    quoted = [line for line in lines if line.startswith("      ")]
+    assert quoted and all(len(line) <= 100 for line in quoted)
+    assert "re-\n" not in run.stdout  # words are never split at their hyphens
+
+
+def test_definitions_show_without_quotes_prints_the_citations_alone(workflows_copy):
+    (workflows_copy / "sources" / "quotes.yaml").unlink()
+    run = show(workflows_copy.parent, "ofsted-laassi@1")
+    assert run.returncode == 0, run.stderr
+    assert "    notice_given — laassi2013 12\n    deferred — laassi2013 12, 29\n" in run.stdout
+    assert "“" not in run.stdout
+
+
+def test_definitions_show_refuses_a_malformed_quotes_file_in_one_line(workflows_copy):
+    (workflows_copy / "sources" / "quotes.yaml").write_text("[\n", encoding="utf-8")
+    run = show(workflows_copy.parent, "ofsted-laassi@1")
+    assert run.returncode != 0
+    assert run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1 and "quotes.yaml" in run.stderr and "Traceback" not in run.stderr
