@@ -29,8 +29,45 @@ from laworkflow.definitions import catalog
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "laworkflow"
 WORKFLOW_FILES = sorted(p.name for p in (ROOT / "workflows").iterdir() if p.suffix in {".yaml", ".yml"})
-# What a build never needs; copying it would only be slow (a virtualenv) or stale (an old build/).
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "*.sqlite*")
+# What a build never needs; copying it would only be slow (a virtualenv, node_modules) or stale (an old build/).
+# The web view's built assets are left behind too: the build must make them again from package.json.
+_NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "*.sqlite*", "node_modules", "test-artifacts"
+)
+BUILT_ASSETS = PACKAGE / "http" / "web" / "assets"
+
+
+def NOT_SOURCES(folder: str, names: list[str]) -> set[str]:
+    ignored = set(_NOT_SOURCES(folder, names))
+    return ignored | {"assets"} if Path(folder).resolve() == BUILT_ASSETS.parent else ignored
+
+
+# What the install step copies from npm's packages into the package (build_backend/laworkflow_build.py), as the pages ask for it.
+ASSET_FILES = {
+    "laworkflow/http/web/assets/versions.json",
+    "laworkflow/http/web/assets/govuk/govuk-frontend.min.css",
+    "laworkflow/http/web/assets/govuk/govuk-frontend.min.js",
+    "laworkflow/http/web/assets/govuk/assets/manifest.json",
+    "laworkflow/http/web/assets/govuk/assets/images/favicon.ico",
+    "laworkflow/http/web/assets/swagger-ui/swagger-ui-bundle.js",
+    "laworkflow/http/web/assets/swagger-ui/swagger-ui.css",
+    "laworkflow/http/web/assets/redoc/redoc.standalone.js",
+}
+
+
+def build_wheel(work: Path, env: dict[str, str] | None = None) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A wheel pip builds of a copy of the checkout in `work` (-v, so the build backend's own output shows)."""
+    shutil.copytree(ROOT, work / "source", ignore=NOT_SOURCES)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(work / "dist"), str(work / "source")],
+        capture_output=True,
+        text=True,
+        timeout=900,  # npm ci fetches the web view's packages
+        env=env,
+    )
+    assert built.returncode == 0, built.stdout[-5000:] + built.stderr
+    (found,) = (work / "dist").glob("laworkflow-*.whl")
+    return found, built
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +78,7 @@ def wheel(tmp_path_factory) -> Path:
     the working tree, and setuptools reuses an old build/lib, so a module deleted since
     would still ship.
     """
-    work = tmp_path_factory.mktemp("wheel")
-    shutil.copytree(ROOT, work / "source", ignore=NOT_SOURCES)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(work / "source")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    (found,) = (work / "dist").glob("laworkflow-*.whl")
-    return found
+    return build_wheel(tmp_path_factory.mktemp("wheel"))[0]
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +118,52 @@ def test_the_wheel_ships_every_module(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {f"laworkflow/{p.relative_to(PACKAGE).as_posix()}" for p in PACKAGE.rglob("*.py")}
     assert modules <= names, sorted(modules - names)
+
+
+def test_the_wheel_ships_the_web_views_assets_built_from_package_json(wheel):
+    """The copy had no node_modules and no built assets: the build backend ran npm ci and copied them in."""
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed: the build goes on without the web view's assets (see the next test)")
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert ASSET_FILES <= names, sorted(ASSET_FILES - names)
+    assert {n for n in names if n.startswith("laworkflow/http/web/assets/govuk/assets/fonts/")}, "GOV.UK Frontend's fonts"
+    assert not {n for n in names if "node_modules" in n}
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    versions = json.loads(archive.read("laworkflow/http/web/assets/versions.json"))
+    assert versions == {name: lock[f"node_modules/{name}"]["version"] for name in ("govuk-frontend", "swagger-ui-dist", "redoc")}
+    assert versions["govuk-frontend"] == "6.3.0"  # the version govuk-frontend-jinja 4.1's macros are written for
+
+
+def test_a_machine_without_nodejs_builds_a_wheel_whose_docs_say_how_to_build_the_assets(tmp_path):
+    """No npm on PATH: the build warns and succeeds; the app starts, /docs and /redoc explain, the vendor files are 404s."""
+    no_node = tmp_path / "bin"
+    no_node.mkdir()
+    env = {**os.environ, "PATH": str(no_node)}  # pip and the build run on absolute interpreter paths
+    found, built = build_wheel(tmp_path / "build", env)
+    assert "npm is not on PATH" in built.stdout + built.stderr
+    assert not {n for n in zipfile.ZipFile(found).namelist() if n.startswith("laworkflow/http/web/assets/")}
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(found)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    probe = """
+import json
+from fastapi.testclient import TestClient
+from laworkflow import Catalog
+from laworkflow.engine import Engine
+from laworkflow.http.app import create_app
+from laworkflow.store import store_env
+client = TestClient(create_app(Engine(Catalog.from_directory(), env=store_env("memory:")), close_engine=True))
+print(json.dumps({path: [client.get(path).status_code, client.get(path).text] for path in ["/docs", "/redoc", "/static/vendor/govuk/govuk-frontend.min.css", "/assets/images/favicon.ico"]}))
+"""
+    ran = python(target, tmp_path, "-c", probe)
+    assert ran.returncode == 0, ran.stderr
+    answers = json.loads(ran.stdout.strip().splitlines()[-1])
+    for path in ("/docs", "/redoc"):
+        status, text = answers[path]
+        assert status == 200 and "the assets were not built" in text and "install Node.js" in text, (path, text)
+    assert (answers["/static/vendor/govuk/govuk-frontend.min.css"][0], answers["/assets/images/favicon.ico"][0]) == (404, 404)
+    assert "web.assets_missing" in ran.stderr  # pip hid the build's warning; the app says it again
 
 
 def test_the_installed_cli_lists_the_shipped_workflows_from_any_folder(installed, tmp_path):
