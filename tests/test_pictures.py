@@ -16,13 +16,14 @@ from __future__ import annotations
 import struct
 import xml.etree.ElementTree as ET
 import zlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
 from laworkflow.calendar.clock import SimulatedClock
+from laworkflow.cases.views import HistoryEntry
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.diagram import mermaid
 from laworkflow.definitions.loader import load_file
@@ -425,3 +426,48 @@ def test_png_refuses_a_bad_scale_and_bad_svg() -> None:
         svg_to_png("<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>", scale=0)
     with pytest.raises(InvalidData):
         svg_to_png("not svg at all")
+
+
+def entry(kind: str, day: str, **details: object) -> HistoryEntry:
+    """One event as `Engine.history` gives it, with the fields `cases/case.py` records for its type."""
+    moment = datetime.fromisoformat(f"{day}T10:00:00+00:00")
+    return HistoryEntry(version=0, type=kind, effective_at=moment, recorded_at=moment, actor="test", details=dict(details), prev_hash="", digest="")
+
+
+def test_windows_replaced_missed_and_withdrawn_deadlines() -> None:
+    """A window met early, a deadline set again while open (the first row replaced) then withdrawn, one missed."""
+    history = [
+        entry("Started", "2023-01-02", state="monitoring", data={}),
+        entry(
+            "DeadlineSet", "2023-01-10", deadline_id="conference", due_date="2023-06-30", target_date="2023-05-31", earliest_date="2023-04-30", met_by="hold"
+        ),
+        entry("DeadlineSet", "2023-01-10", deadline_id="visit", due_date="2023-03-01", target_date=None, earliest_date=None, met_by="visit"),
+        entry("DeadlineSet", "2023-01-10", deadline_id="reply", due_date="2023-02-10", target_date=None, earliest_date=None, met_by="reply"),
+        entry("DeadlineSet", "2023-02-01", deadline_id="visit", due_date="2023-04-01", target_date=None, earliest_date=None, met_by="visit"),
+        entry("DeadlineMissed", "2023-02-11", deadline_id="reply", due_date="2023-02-10"),
+        entry("Transitioned", "2023-03-15", trigger="stop", source="monitoring", target="stopped", data={}),
+        entry("DeadlineWithdrawn", "2023-03-15", deadline_id="visit", reason="case ended before it was met"),
+        entry("DeadlineWithdrawn", "2023-03-15", deadline_id="conference", reason="case ended before it was met"),
+    ]
+    # The conference is withdrawn here; a second history has it met early, on 20 April (before its earliest day, 30 April).
+    met_early = [*history[:-1], entry("DeadlineMet", "2023-04-20", deadline_id="conference", met_on="2023-04-20", late_by_working_days=0, timing="early")]
+    timeline = timeline_from_history(met_early)
+    assert [(r.id, r.status) for r in timeline.deadlines] == [("conference", "met"), ("visit", "replaced"), ("reply", "missed"), ("visit", "withdrawn")]
+    assert [r.outcome() for r in timeline.deadlines] == ["met 2023-04-20, early", "replaced (set again)", "missed 2023-02-10", "withdrawn 2023-03-15"]
+    assert [(m.on, m.state, m.trigger) for m in timeline.milestones] == [(date(2023, 1, 2), "monitoring", "start"), (date(2023, 3, 15), "stopped", "stop")]
+    root = parse(timeline_svg(timeline))
+    rows = groups(root, "deadline")
+    assert [(g.get("data-deadline"), g.get("data-status")) for g in rows] == [
+        ("conference", "met"),
+        ("visit", "replaced"),
+        ("reply", "missed"),
+        ("visit", "withdrawn"),
+    ]
+    conference = words(rows[0])
+    for label in ("earliest 30 Apr", "target 31 May", "due 30 Jun", "met 20 Apr (early)"):
+        assert label in conference
+    assert (rows[0].get("data-earliest"), rows[0].get("data-target"), rows[0].get("data-due")) == ("2023-04-30", "2023-05-31", "2023-06-30")
+    assert "early" in classes(rows[0])
+    assert not [w for w in words(rows[1]) if w.startswith(("met", "missed", "withdrawn", "pending"))]  # no marker for a replaced row
+    assert "missed 10 Feb" in words(rows[2]) and "withdrawn 15 Mar" in words(rows[3])
+    assert timeline_from_history(history).deadlines[0].status == "withdrawn"

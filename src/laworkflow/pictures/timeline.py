@@ -193,6 +193,7 @@ def timeline_svg(timeline: Timeline, *, today: date | None = None, title: str | 
         body.append(text(MARGIN, MARGIN + 44, "Nothing to show yet: no deadline has been set and no state entered.", size=SIZE))
         return document(width, MARGIN * 2 + 56, heading, "An empty timeline: no deadlines or milestones yet.", body, prefix=prefix, kind="timeline")
     axis = _Axis(min(days) - timedelta(days=2), max(days) + timedelta(days=2), plot_left)
+    axis.with_year = min(days).year != max(days).year  # the two days of margin may cross a new year no date is in
     axis_y = MARGIN + 44
     rows_top = axis_y + 16
     milestones_top = rows_top + ROW * len(timeline.deadlines) + 24
