@@ -13,6 +13,7 @@ The fixtures are here; the helpers they use, and that tests import, are in web_h
   recorded, and the test fails at teardown if there was one: no page may reach a CDN. What the
   page asked of the server and what came back is in `traffic` (`traffic.failed_locally` lists the
   answers of 400 and above, `traffic.errors` the console's errors, for a test that expects none).
+  `local_only_context(browser, traffic)` makes another such context (a second person signed in).
 - `check_accessibility(page)` runs axe-core (an npm dev dependency, injected into the page) at
   WCAG 2.2 AA and returns its violations; `assert_accessible(page)` fails the test listing each
   one's rule, impact, help text and elements.
@@ -23,10 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from web_harness import LOCAL_HOST, Traffic, WebServer, chromium_path, require_assets, start_server
+from web_harness import LOCAL_HOST, Traffic, WebServer, chromium_path, local_only_context, require_assets, start_server
 
 
 @pytest.fixture(scope="module")
@@ -57,26 +57,7 @@ def traffic() -> Traffic:
 @pytest.fixture
 def page(browser: Any, traffic: Traffic) -> Iterator[Any]:
     """A page in a fresh context (no cookies carried over) that can reach 127.0.0.1 and nothing else."""
-    # Service workers could fetch past the routing below: none is allowed to register.
-    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
-
-    def route(route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname == LOCAL_HOST:
-            route.continue_()
-        else:
-            traffic.outside.append(f"{route.request.method} {url}")
-            route.abort()
-
-    def answered(response: Any) -> None:
-        if response.status >= 400 and urlsplit(response.url).hostname == LOCAL_HOST:
-            traffic.failed_locally.append(f"{response.status} {response.request.method} {response.url}")
-
-    context.route("**/*", route)
-    opened = context.new_page()
-    opened.on("response", answered)
-    opened.on("console", lambda message: traffic.errors.append(message.text) if message.type == "error" else None)
-    opened.on("pageerror", lambda error: traffic.errors.append(str(error)))
-    yield opened
+    context = local_only_context(browser, traffic)
+    yield context.new_page()
     context.close()
     assert not traffic.outside, f"the page tried to reach other hosts than {LOCAL_HOST}: {traffic.outside}"

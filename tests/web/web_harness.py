@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -134,6 +135,36 @@ class Traffic:
     outside: list[str] = field(default_factory=list)
     failed_locally: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # console errors (a refused Content-Security-Policy shows here) and uncaught exceptions
+
+
+def local_only_context(browser: Any, traffic: Traffic) -> Any:
+    """A new browser context that aborts, and records in `traffic`, every request to a host other than 127.0.0.1.
+
+    Its pages also record in `traffic` the local answers of 400 and above and the console's errors.
+    """
+    # Service workers could fetch past the routing below: none is allowed to register.
+    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == LOCAL_HOST:
+            route.continue_()
+        else:
+            traffic.outside.append(f"{route.request.method} {url}")
+            route.abort()
+
+    def answered(response: Any) -> None:
+        if response.status >= 400 and urlsplit(response.url).hostname == LOCAL_HOST:
+            traffic.failed_locally.append(f"{response.status} {response.request.method} {response.url}")
+
+    def opened(page: Any) -> None:
+        page.on("response", answered)
+        page.on("console", lambda message: traffic.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: traffic.errors.append(str(error)))
+
+    context.route("**/*", route)
+    context.on("page", opened)
+    return context
 
 
 def check_accessibility(page: Any) -> list[dict[str, Any]]:
