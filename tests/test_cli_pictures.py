@@ -113,7 +113,8 @@ def test_timeline_rows_are_the_norfolk_dates(norfolk: Norfolk, tmp_path: Path) -
         "letter_sent": ("2013-07-12", "2013-07-12"),
         "letter_published": ("2013-07-19", "2013-07-18"),
     }
-    assert hooks(root, "today", "data-date") == []  # the case has ended: nothing waits on today
+    assert hooks(root, "today", "data-date") == []  # the case has ended: nothing waits on today, which is years later
+    assert [w for w in root.iter(f"{SVG}text") if "is outside the dates shown" in "".join(w.itertext())]
     show = cli(norfolk.db, tmp_path, "show", norfolk.case)
     assert "deadline letter_sent: due 2013-07-12 — met on 2013-07-12" in show.out
     assert "deadline letter_published: due 2013-07-19 — met on 2013-07-18" in show.out

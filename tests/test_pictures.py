@@ -315,6 +315,15 @@ def test_norfolk_timeline_rows_have_the_published_dates(norfolk) -> None:
     assert not groups(root, "today")
 
 
+def test_today_long_after_an_ended_case_does_not_stretch_its_axis(norfolk) -> None:
+    """Nothing waits on a day in 2026: the axis keeps the case's months (June to September 2013) and says so in words."""
+    _, _, history = norfolk
+    root = parse(timeline_svg(timeline_from_history(history), today=date(2026, 12, 6)))
+    assert not groups(root, "today")
+    assert "Today, 2026-12-06, is outside the dates shown." in [w for g in groups(root, "today-outside") for w in words(g)]
+    assert [w for g in groups(root, "axis") for w in words(g)] == ["Jun 2013", "Jul 2013", "Aug 2013", "Sep 2013"]
+
+
 def test_a_timeline_part_way_shows_pending_deadlines_at_today(norfolk) -> None:
     """The history up to 1 July 2013: both letter deadlines pending, their markers on the day marked today."""
     _, _, history = norfolk

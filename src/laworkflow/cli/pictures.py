@@ -97,10 +97,8 @@ def timeline(
     path = _out(out, str(case_id), "timeline")
     authority = view.data.get("authority")
     title = f"Deadlines and milestones: case {str(case_id)[:8]}" + (f" ({authority})" if isinstance(authority, str) else "")
-    # An ended case has nothing pending: marking today would only stretch its axis to now.
-    marked = today if day is not None or not view.ended else None
-    kind = write_picture(path, timeline_svg(timeline_from_history(entries), today=marked, title=title))
-    emit(as_json, {"out": str(path), "format": kind, "case": str(case_id), "today": marked}, str(path))
+    kind = write_picture(path, timeline_svg(timeline_from_history(entries), today=today, title=title))
+    emit(as_json, {"out": str(path), "format": kind, "case": str(case_id), "today": today}, str(path))
 
 
 __all__ = ["diagram", "picture_format", "timeline", "write_picture"]

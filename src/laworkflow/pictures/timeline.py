@@ -10,6 +10,10 @@ marker has its words beside it and every row its dates in full on the left.
 Below, one line per milestone: a diamond on the day the case entered a state,
 with the state's name.
 
+`today` stretches the axis only while something waits on it (a deadline
+pending, or missed and not yet met): a case that ended years ago keeps its own
+span, and the picture says in words that today lies beyond it.
+
 Hooks: `<g class="deadline STATUS [TIMING]" data-deadline=… data-due=… data-status=…
 [data-met-on=…]>` and `<g class="milestone" data-state=… data-date=…>`.
 """
@@ -179,6 +183,10 @@ def timeline_svg(timeline: Timeline, *, today: date | None = None, title: str | 
     """An SVG timeline of a case's deadlines and milestones (see the module); `today` marks the day and places pending markers."""
     heading = title or "Deadlines and milestones"
     prefix = prefix_for("timeline", repr(timeline), str(today), heading)
+    waiting = any(row.status in ("pending", "missed") for row in timeline.deadlines)
+    beyond = today is not None and not waiting and bool(timeline.dates()) and not min(timeline.dates()) <= today <= max(timeline.dates())
+    note = f"Today, {today.isoformat()}, is outside the dates shown." if today is not None and beyond else None
+    today = None if beyond else today
     days = timeline.dates() + ([today] if today else [])
     label_w = max(
         [text_width(row.id, SIZE, bold=True) for row in timeline.deadlines]
@@ -222,8 +230,11 @@ def timeline_svg(timeline: Timeline, *, today: date | None = None, title: str | 
         body.append(text(label_x, milestones_top + SIZE, "Milestones (state entered)", size=SIZE, bold=True))
         for index, milestone in enumerate(timeline.milestones):
             body += _milestone(milestone, milestones_top + 20 + MILESTONE_ROW * index + MILESTONE_ROW / 2, axis, label_x)
-    height = bottom + (32 if today is not None else 16) + MARGIN
-    return document(width, height, heading, _description(timeline, today), body, prefix=prefix, kind="timeline")
+    if note is not None:
+        body.append(f'<g class="today-outside">{text(label_x, bottom + 14, note, size=SMALL)}</g>')
+    height = bottom + (32 if today is not None or note is not None else 16) + MARGIN
+    description = _description(timeline, today) + (f" {note}" if note else "")
+    return document(width, height, heading, description, body, prefix=prefix, kind="timeline")
 
 
 __all__ = ["timeline_svg"]
