@@ -2,8 +2,8 @@
 
 The colours are GOV.UK's, chosen for contrast on white (WCAG 2.2 AA: 4.5:1 for
 text, 3:1 for lines and shapes): ink #0b0c0c (19:1), secondary #505a5f (7:1),
-blue #1d70b8 (5.2:1), red #d4351c (4.5:1), green #00703c (6:1); black text on
-the light blue and yellow fills is above 12:1. Colour is never the only sign:
+blue #1d70b8 (5.2:1), red #d4351c (4.9:1), green #00703c (6.2:1); black text on
+the light blue and yellow fills is above 14:1, a blue border on light blue 3.9:1. Colour is never the only sign:
 what is highlighted is also thicker, dashed, double-bordered or said in words.
 
 Every picture is an `<svg>` with `role="img"`, a `<title>` and a `<desc>` it is
