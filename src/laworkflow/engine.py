@@ -32,7 +32,7 @@ from laworkflow.logs import get_logger
 from laworkflow.pinning import PinnedDefinitions
 from laworkflow.projections.authority_register import AuthorityRegister, CaseRow
 from laworkflow.projections.backends import DueStore, due_store_for
-from laworkflow.projections.case_index import CaseIndex, resolve_case_id
+from laworkflow.projections.case_index import CaseIndex, CaseSummary, resolve_case_id
 from laworkflow.projections.case_search import CasePage, CaseQuery, search
 from laworkflow.projections.follower import Follower
 from laworkflow.projections.followup import ChildFollower, PendingReaction, copy_data
@@ -356,6 +356,11 @@ class Engine(Application[UUID]):
     def case_id(self, text: UUID | str) -> UUID:
         """A case id, or the one case whose id starts with `text`; unknown, too short or ambiguous: UnknownCase naming the matches."""
         return text if isinstance(text, UUID) else resolve_case_id(str(text), self.case_ids)
+
+    def summary(self, case_id: UUID) -> CaseSummary | None:
+        """The case index's row of a case (authority, state, dates, deadlines missed), without loading it; None for no case."""
+        self._register_follower.follow(self.recorder, self.mapper)
+        return self._cases.rows.get(case_id)
 
     def case_ids(self) -> list[UUID]:
         """Every case, in the order they started."""

@@ -234,6 +234,15 @@ class Keys:
             raise Unauthenticated("invalid API key: unknown, revoked or mistyped")
         return Principal(match.group(1), entry["role"])
 
+    def active(self, name: str) -> Principal:
+        """The principal of a key by its name, while the key stands: a signed-in session re-checks it on every page,
+        so revoking the key ends its sessions at once. Raises Unauthenticated for an unknown or revoked name."""
+        ring = self._ring()
+        entry = ring.keys.get(name) if ring is not None else None
+        if entry is None or entry["revoked"]:
+            raise Unauthenticated("the key this session was opened with is unknown or revoked: sign in again")
+        return Principal(name, entry["role"])
+
     # ----------------------------------------------------------------- helpers
 
     def _ring(self) -> KeyRing | None:
