@@ -21,7 +21,7 @@ from itsdangerous.encoding import base64_decode, base64_encode
 
 from laworkflow.http.app import create_app
 from laworkflow.http.web.session import COOKIE
-from laworkflow.keys import Keys
+from laworkflow.keys import KEYRING_ID, Keys
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
@@ -319,3 +319,21 @@ class TestPages:
         assert client.get("/attention", params={"weeks": "soon"}).status_code == 200
         assert client.get("/register").status_code == 200
         assert client.get("/register", params={"nation": "narnia"}).status_code == 422
+
+
+def test_every_page_of_a_whole_inspection_renders(site):
+    """The public Norfolk case run end to end (`demo`'s own steps): each of its cases, and every workflow, has a page."""
+    from laworkflow.simulation import demo
+
+    demo.run(site.engine)
+    client = site.signed_in(site.inspector)
+    for case in site.engine.case_ids():
+        if str(case) == str(KEYRING_ID):
+            continue
+        response = client.get(f"/cases/{case}")
+        assert response.status_code == 200, (case, response.text[:500])
+    for compiled in site.engine.catalog:
+        definition = compiled.definition
+        assert client.get(f"/workflows/{definition.id}/{definition.version}").status_code == 200, definition.key
+    for path in ("/attention", "/register", "/cases", "/workflows"):
+        assert client.get(path).status_code == 200, path

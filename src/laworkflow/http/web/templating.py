@@ -26,8 +26,8 @@ SHORT_ID = 8  # as the CLI's tables show a case id: enough to be unique on a nat
 
 
 def _day(value: date | datetime | str | None) -> str:
-    """A day as people in the UK write it: 12 July 2013."""
-    if value in (None, ""):
+    """A day as people in the UK write it: 12 July 2013 (nothing for a value the case does not have)."""
+    if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
@@ -38,7 +38,7 @@ def _day(value: date | datetime | str | None) -> str:
 
 def _moment(value: datetime | str | None) -> str:
     """A moment in UK time: 12 July 2013, 10:00."""
-    if value in (None, ""):
+    if not value:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo:
