@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from web_harness import WORKFLOWS, WebServer, assert_accessible, screenshot, start_server
+from web_harness import SCREENSHOTS, WORKFLOWS, WebServer, assert_accessible, screenshot, start_server
 
 SUFFOLK = {"authority": "Suffolk", "concerns": ["attainment_below_national"]}
 
@@ -156,3 +156,6 @@ def test_every_page_passes_wcag_22_aa(site, page, name, path):
     sign_in(page, server, server.auditor_key if name != "case" else server.inspector_key, target)
     assert_accessible(page)
     screenshot(page, name)
+    if name == "case":  # the README's picture of the case page: its top, as a screen shows it
+        page.set_viewport_size({"width": 1280, "height": 1600})
+        page.screenshot(path=str(SCREENSHOTS / "case-top.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 1600})
