@@ -24,6 +24,7 @@ from laworkflow.cases.case import SYSTEM_ACTOR, Case, unexpected_fields
 from laworkflow.cases.readiness import allowed_now
 from laworkflow.cases.topics import topics_of
 from laworkflow.cases.views import AllowedTrigger, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry
+from laworkflow.cases.withdrawal import withdrawn_of
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.encryption import check_opened, cipher_env
@@ -514,7 +515,7 @@ class Engine(Application[UUID]):
             version=case.definition_version,
             definition_hash=case.definition_hash,
             state=case.state,
-            ended=workflow.is_terminal(case.state),
+            ended=workflow.is_terminal(case.state) or withdrawn_of(case) is not None,
             data=case.data,
             parameters=case.parameters,
             timers=case.timers,
@@ -526,6 +527,8 @@ class Engine(Application[UUID]):
             as_of=as_of,
             known_on=known_on,
             findings=case.findings,
+            withdrawn=withdrawn_of(case),
+            responsible=case.__dict__.get("responsible"),
         )
 
 

@@ -68,6 +68,10 @@ class TriggerNotAllowed(LaworkflowError):
     code = "trigger_not_allowed"
 
 
+class CaseWithdrawn(TriggerNotAllowed):
+    """The case was withdrawn (`laworkflow.cases.withdrawal`): it can be read, but takes no further command."""
+
+
 class InternalTrigger(LaworkflowError):
     """A person's command took a trigger only the engine takes (a reaction to a child case, a timer); the message names what fires it."""
 

@@ -29,7 +29,7 @@ from laworkflow.definitions.guards import GuardContext
 from laworkflow.definitions.internal import refuse_internal
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import START, Transition
-from laworkflow.errors import BadTime, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
+from laworkflow.errors import BadTime, CaseWithdrawn, GuardFailed, InvalidData, LaworkflowError, OutOfRange, TriggerNotAllowed
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
@@ -355,7 +355,7 @@ class Case(Aggregate):
 
     def react(self, workflow: CompiledWorkflow, reaction: Any, data: dict[str, Any], *, child_id: UUID, child_version: int, at: datetime) -> Transition | None:
         """Fire the parent's trigger for a child's progress, once per child event; a refusal is recorded, not raised."""
-        if f"{child_id}:{child_version}" in self.reported:
+        if f"{child_id}:{child_version}" in self.reported or getattr(self, "withdrawn", None):  # a withdrawn case takes nothing more
             return None
         at = max(_when(at), self.effective_at or _when(at))
         actor = f"child:{child_id}"
@@ -386,6 +386,8 @@ class Case(Aggregate):
     # ------------------------------------------------------------------- helpers
 
     def _check_time(self, at: datetime) -> datetime:
+        if withdrawn := getattr(self, "withdrawn", None):  # set by `cases.withdrawal.Withdrawn`
+            raise CaseWithdrawn(f"case {self.id} was withdrawn by {withdrawn['by']} ({withdrawn['reason']}); it takes no further command")
         at = _when(at)
         if self.effective_at is not None and at < self.effective_at:
             raise BadTime(

@@ -66,6 +66,8 @@ class CaseView(View):
     known_on: date | None = None  # the UK day by whose end the events shown had been recorded
     # Warnings recorded where a "normally"/"usually" rule was not kept: {id, trigger, message, cites, details, effective_at}.
     findings: list[dict[str, Any]] = field(default_factory=list)
+    withdrawn: dict[str, Any] | None = None  # {by, at, reason, operation_id} once withdrawn (`cases.withdrawal`): it has ended
+    responsible: str | None = None  # who answers for its pending work, once a reassignment named someone (`cases.withdrawal`)
 
 
 @dataclass(frozen=True)

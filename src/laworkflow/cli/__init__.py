@@ -13,6 +13,7 @@ from laworkflow.cli import serve as _serve  # noqa: F401
 from laworkflow.cli import simulate as _simulate  # noqa: F401
 from laworkflow.cli import verify as _verify  # noqa: F401
 from laworkflow.cli.audit import audit_app
+from laworkflow.cli.bulk import bulk_app
 from laworkflow.cli.checkpoint import checkpoint_app
 from laworkflow.cli.encryption import encryption_app
 from laworkflow.cli.keys import keys_app
@@ -49,5 +50,6 @@ app.add_typer(index_app, name="index")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(encryption_app, name="encryption")
 app.add_typer(audit_app, name="audit")
+app.add_typer(bulk_app, name="bulk")
 
 __all__ = ["app", "main"]

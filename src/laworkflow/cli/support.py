@@ -306,6 +306,10 @@ def case_text(view: dict[str, Any]) -> str:
         lines.append(f"  parent: {view['parent']}")
     for child in view["children"]:
         lines.append(f"  child: {child['id']} ({child['workflow']}, by {child['trigger']})")
+    if view.get("withdrawn"):
+        lines.append(f"  withdrawn on {view['withdrawn']['at'][:10]} by {view['withdrawn']['by']}: {view['withdrawn']['reason']}")
+    if view.get("responsible"):
+        lines.append(f"  pending work reassigned to: {view['responsible']}")
     for finding in view.get("findings", []):
         lines.append(f"  finding {finding['id']} ({finding['effective_at'][:10]}, {finding['trigger']}): {finding['message']} [{finding['cites']}]")
     return "\n".join(lines)

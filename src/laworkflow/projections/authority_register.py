@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.withdrawal import Withdrawn
 from laworkflow.projections.follower import Projection
 from laworkflow.projections.followup import Pinned
 
@@ -58,6 +59,8 @@ class AuthorityRegister(Projection):
             if state.status != row.status:
                 row.status, row.since = state.status, event.effective_at
             row.state, row.ended = event.target, state.terminal
+        elif isinstance(event, Withdrawn) and event.originator_id in self.rows:  # withdrawn: the authority is no longer listed for it
+            self.rows[event.originator_id].ended = True
         elif isinstance(event, Case.FindingRecorded) and event.originator_id in self.rows:
             finding = {"case_id": str(event.originator_id), "id": event.finding_id, "message": event.message, "cites": event.cites}
             self.rows[event.originator_id].findings.append({**finding, "effective_at": event.effective_at})

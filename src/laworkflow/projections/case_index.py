@@ -17,6 +17,7 @@ from uuid import UUID
 
 from laworkflow.cases.case import Case
 from laworkflow.cases.views import jsonable_dict
+from laworkflow.cases.withdrawal import Withdrawn
 from laworkflow.errors import UnknownCase
 from laworkflow.projections.follower import Projection
 from laworkflow.projections.followup import Pinned
@@ -104,6 +105,8 @@ class CaseIndex(Projection):
             row.moved_at = event.effective_at
         elif isinstance(event, Case.DeadlineMissed) and event.deadline_id not in row.missed:
             row.missed.append(event.deadline_id)
+        elif isinstance(event, Withdrawn):  # ended where it stood; no longer listed under a status
+            row.ended, row.status = True, None
 
 
 def resolve_case_id(text: str, known: Callable[[], Iterable[UUID]]) -> UUID:
