@@ -17,7 +17,9 @@ shape is fixed by the kind of command:
 So a command begins at a head event (`Started`, a `Transitioned` that no
 `TimerFired` or `ChildReported` just led to, `TimerFired`, a refused
 `TimerCancelled`, `ChildReported`), preceded by any run of `DeadlineMissed`
-directly before it. A run of `DeadlineMissed` with no head after it is the
+directly before it; `Withdrawn` and `Reassigned` (`cases.withdrawal`) are heads
+too, and a fire that a bulk operation took ends with its `BulkApplied`.
+A run of `DeadlineMissed` with no head after it is the
 scheduler's. A run directly before a head may hold the scheduler's recordings
 and the head's own together: replaying the head from the state before the
 run gives the same events either way (both record, in due order, every
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.withdrawal import HEADS
 
 REFUSED_WHEN_DUE = "refused when due"
 FIRED = "fired "  # the outcome of a ChildReported whose reaction took its trigger (else "refused: …")
@@ -63,6 +66,8 @@ class Command:
             return "fire"
         if isinstance(head, Case.ChildReported):
             return "react"
+        if isinstance(head, HEADS):
+            return type(head).__name__.lower()  # withdrawn, reassigned
         return "fire_timer"
 
 
@@ -72,7 +77,7 @@ def is_refused_timer(event: Any) -> bool:
 
 
 def _is_head(event: Any, current: Command | None) -> bool:
-    if isinstance(event, (Case.Started, Case.TimerFired, Case.ChildReported)) or is_refused_timer(event):
+    if isinstance(event, (Case.Started, Case.TimerFired, Case.ChildReported, *HEADS)) or is_refused_timer(event):
         return True
     if isinstance(event, Case.Transitioned):  # the transition a timer or a reaction fired belongs to that command
         last = current.events[-1] if current is not None and current.events else None

@@ -38,6 +38,7 @@ from laworkflow.audit.conformance import Finding, compare, describe, type_name
 from laworkflow.calendar.bounds import within
 from laworkflow.calendar.clock import day_over_at, uk_date
 from laworkflow.cases.case import Case
+from laworkflow.cases.withdrawal import HEADS, mark_again, take_again
 from laworkflow.definitions.derived import derived_fields
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.engine import Engine
@@ -216,6 +217,9 @@ class Replayer:
                 payload = {k: v for k, v in _set_by_caller(workflow, head.data).items() if k not in increments}
                 transition = replica.fire(workflow, head.trigger, payload, actor=head.actor, at=head.effective_at)
                 self._spawned(replica, transition, command, head.actor, head.effective_at)
+                mark_again(replica, command.events)  # a bulk operation's mark, recorded with the trigger it fired
+            elif isinstance(head, HEADS):  # withdrawn, or its pending work reassigned (`cases.withdrawal`)
+                take_again(replica, workflow, head)
             elif isinstance(head, Case.ChildReported):
                 refused = self._react(case_id, workflow, replica, head, command)
             else:

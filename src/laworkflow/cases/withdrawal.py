@@ -121,9 +121,31 @@ def withdraw(case: Case, workflow: CompiledWorkflow, *, reason: str, actor: str,
         case._record(event_class, **fields)
 
 
+HEADS = (Withdrawn, Reassigned)  # the events that begin a command of their own (`audit.commands`)
+
+
+def take_again(case: Case, workflow: CompiledWorkflow, head: Any) -> None:
+    """Record again, on a copy of the case as stored before it, what a stored `Withdrawn` or `Reassigned` did (conformance replay)."""
+    if isinstance(head, Withdrawn):
+        withdraw(case, workflow, reason=head.reason, actor=head.actor, at=head.effective_at, operation_id=head.operation_id)
+    else:
+        at = case._check_time(head.effective_at)
+        fields = {"from_actor": head.from_actor, "to_actor": head.to_actor, "reason": head.reason, "operation_id": head.operation_id}
+        case._record(Reassigned, actor=head.actor, effective_at=at, **fields)
+
+
+def mark_again(case: Case, stored: list[Any]) -> None:
+    """Record again the `BulkApplied` a stored command ends with, if any: a bulk operation's mark on the trigger it fired (conformance replay)."""
+    for event in stored:
+        if isinstance(event, BulkApplied):
+            case._record(
+                BulkApplied, actor=event.actor, effective_at=event.effective_at, operation_id=event.operation_id, operation=event.operation, reason=event.reason
+            )
+
+
 def record(case: Case, event_class: type[Case.Event], **fields: Any) -> None:
     """Record one of this module's events on the case, chained as every event is (saved by the caller)."""
     case._record(event_class, **fields)
 
 
-__all__ = ["BulkApplied", "Reassigned", "Withdrawn", "operations_of", "record", "responsible", "withdraw", "withdrawn_of"]
+__all__ = ["HEADS", "BulkApplied", "Reassigned", "Withdrawn", "mark_again", "operations_of", "record", "responsible", "take_again", "withdraw", "withdrawn_of"]
