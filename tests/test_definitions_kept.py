@@ -64,6 +64,14 @@ def edit_description(folder: Path) -> None:
     path.write_text(text.replace("\ndescription: >\n", "\ndescription: >\n  Edited after cases started on it.\n", 1))
 
 
+def edit_behaviour(folder: Path) -> None:
+    """A change of behaviour, not of words (a state's register label): commands on running cases are refused."""
+    path = folder / FILE
+    text = path.read_text()
+    assert "\n    status: concern raised\n" in text
+    path.write_text(text.replace("\n    status: concern raised\n", "\n    status: concern under review\n", 1))
+
+
 def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(db)) as connection:
         return connection.execute(sql, params).fetchall()
@@ -196,7 +204,7 @@ def test_an_edited_description_leaves_show_history_verify_and_as_of_working_on_t
 
 def test_fire_on_a_case_whose_file_changed_is_one_error_line_and_writes_nothing(db, folder):
     case, content_hash = started_case(db, folder)
-    edit_description(folder)
+    edit_behaviour(folder)
     new_hash = Catalog.from_directory(folder).get(OFSTED).content_hash
     before = digest(db)
     refused = cli(db, folder, "fire", case, "begin_on_site", "--at", "2013-06-11T10:00")
@@ -227,7 +235,7 @@ def test_the_engine_reads_from_the_record_and_refuses_every_kind_of_command(db, 
         view = engine.get(case)
     finally:
         engine.close()
-    edit_description(folder)
+    edit_behaviour(folder)
     engine = engine_on(db, folder)
     try:
         assert engine.get(case) == view
@@ -257,7 +265,7 @@ def test_the_scheduler_sets_aside_a_timer_of_a_changed_case_and_goes_on(db, fold
         engine.fire(old, "give_notice", NOTICE, actor="lead", at="2013-06-05T10:00")
     finally:
         engine.close()
-    edit_description(folder)
+    edit_behaviour(folder)
     engine = engine_on(db, folder, start="2013-06-05T11:00:00+01:00")
     try:
         new = engine.start(OFSTED, START, actor="hmci", at="2013-06-05T11:00")
@@ -274,7 +282,7 @@ def test_the_scheduler_sets_aside_a_timer_of_a_changed_case_and_goes_on(db, fold
 
 def test_a_changed_case_over_http_is_read_and_refused_with_409(db, folder):
     case, content_hash = started_case(db, folder)
-    edit_description(folder)
+    edit_behaviour(folder)
     engine = engine_on(db, folder)
     try:
         with TestClient(create_app(engine)) as client:

@@ -176,7 +176,7 @@ def _definitions(engine: Engine, started: dict[UUID, dict[str, Any]], chosen: se
         pinned = event["definition_hash"]
         if pinned in found:
             continue
-        compiled = engine.pinned(event["definition_id"], event["definition_version"], pinned)
+        compiled = engine.definitions.exact(event["definition_id"], event["definition_version"], pinned)  # word for word, not today's words
         content = canonical_definition(compiled.definition.model_dump(mode="json", by_alias=True))
         if bundle.sha256_hex(content) != pinned:  # the definition's own content_hash recipe, checked before it is shipped
             raise BundleError(f"definition {compiled.key} does not hash to the {pinned[:12]} case {cid} pinned; nothing was written")

@@ -297,6 +297,12 @@ class Finding(Strict):
     cites: Citation
 
 
+class MigrationSpec(Strict):
+    """How cases running on an earlier version move onto this one (`laworkflow migrate`)."""
+
+    states: dict[Name, Name] = Field(default_factory=dict, description="A state of the earlier version that this one names differently: old name to new name.")
+
+
 class Definition(Strict):
     """One version of one workflow. Immutable once a case has started on it."""
 
@@ -331,6 +337,16 @@ class Definition(Strict):
     reference: dict[Name, Any] = Field(
         default_factory=dict, description="Reference data the process points to (themes, reporting areas, criteria), cited in comments."
     )
+    migrates_from: dict[int, MigrationSpec] = Field(
+        default_factory=dict,
+        exclude_if=lambda value: not value,
+        description="For each earlier version (by number), how its running cases' states map onto this version's; a state not named keeps its name.",
+    )
+    applies_to_running_from: date | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The day from which this version applies to cases already running on an earlier one: the engine then offers their migration.",
+    )
 
     @property
     def key(self) -> str:
@@ -338,8 +354,37 @@ class Definition(Strict):
 
     def content_hash(self) -> str:
         """SHA-256 of the definition's canonical JSON: what a case pins when it starts."""
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return _sha256(self.model_dump(mode="json", by_alias=True))
+
+    def behaviour_hash(self) -> str:
+        """SHA-256 of the canonical JSON without the words: what decides how a case behaves.
+
+        A case pins the whole content (`content_hash`), but a command on it
+        goes on when the catalog's file differs only in words: editing a
+        description, a title or a citation's choice needs no new version.
+        The words are left out by path (`WORDS`), never by key name alone, so
+        a data field or a reference entry named `title` or `description` is
+        still behaviour.
+
+        | Words (left out)                                      | Behaviour (hashed)                                        |
+        |-------------------------------------------------------|-----------------------------------------------------------|
+        | `title`, `inspectorate`, `description`                | `id`, `version`, `calendar`, `initial`                    |
+        | `sources` (files and titles)                          | `in_force_from`, `in_force_until`                         |
+        | every `cites` and `in_force_cites` (source, para,     | states: `terminal`, `status` (the register's label)       |
+        |   `choice`): on parameters, states, transitions,      | transitions: `trigger`, `from`, `to`, `data`, `guards`,   |
+        |   guards, derived values, timers, deadlines,          |   `starts`, `increments`, `internal`                      |
+        |   reactions, findings and their conditions            | data fields: `type`, `required`, `choices`, `min_items`,  |
+        | descriptions of parameters, data fields, states,      |   `max_items`, `unique_items`, `non_empty`, `derived`     |
+        |   transitions, timers, deadlines, reactions           | parameters: `value`                                       |
+        | a finding's `message`                                 | timers, deadlines, reactions: all but description, cites  |
+        | a transition's `weight` (simulation only)             | findings: `id`, `on`, `when`                              |
+        |                                                       | `reference` (guards read it)                              |
+
+        A finding's message is words although `FindingRecorded` carries it:
+        the rule (when a finding is recorded) is the conditions; the message
+        says it in the words in force when it was recorded.
+        """
+        return _sha256(self.model_dump(mode="json", by_alias=True, exclude=WORDS))
 
     def in_force_on(self, day: date) -> bool:
         """Whether `day` falls in this version's window (no bound: open on that side)."""
@@ -365,6 +410,33 @@ class Definition(Strict):
 
 Transition.model_rebuild()
 DataField.model_rebuild()
+
+
+def _sha256(dumped: dict[str, Any]) -> str:
+    """The content hash's recipe: sorted keys, no spaces, ASCII escapes."""
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# The words of a definition, as a pydantic `exclude` by path: what `Definition.behaviour_hash` leaves out.
+_CITED = {"cites": True}
+_EACH_CITED = {"__all__": _CITED}
+_DATA_FIELDS = {"__all__": {"description": True, "derived": {"cites": True, "all": _EACH_CITED, "any": _EACH_CITED}}}
+_DESCRIBED = {"__all__": {"description": True, "cites": True}}
+WORDS: dict[str, Any] = {
+    "title": True,
+    "inspectorate": True,
+    "description": True,
+    "in_force_cites": True,
+    "sources": True,
+    "parameters": _DESCRIBED,
+    "data": _DATA_FIELDS,
+    "states": _DESCRIBED,
+    "transitions": {"__all__": {"description": True, "weight": True, "cites": True, "data": _DATA_FIELDS, "guards": _EACH_CITED}},
+    "timers": _DESCRIBED,
+    "deadlines": _DESCRIBED,
+    "reactions": _DESCRIBED,
+    "findings": {"__all__": {"message": True, "cites": True, "when": _EACH_CITED}},
+}
 
 
 def json_schema() -> dict[str, Any]:
