@@ -52,6 +52,8 @@ CASE_KEYS = {
     "as_of",
     "known_on",
     "findings",
+    "withdrawn",
+    "responsible",
 }
 EVENT_KEYS = {"version", "type", "effective_at", "recorded_at", "actor", "details", "prev_hash", "digest", "unexpected_fields"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -102,6 +102,15 @@ class FindingOut(BaseModel):
     effective_at: Moment
 
 
+class WithdrawnOut(BaseModel):
+    """Who withdrew a case, when, why, and under which bulk operation."""
+
+    by: str
+    at: Moment
+    reason: str
+    operation_id: str | None
+
+
 class CaseOut(BaseModel):
     """A case now, or as it stood at `as_of`; the shape of the CLI's `show --json`."""
 
@@ -122,6 +131,8 @@ class CaseOut(BaseModel):
     as_of: Moment | None
     known_on: Day | None = None
     findings: list[FindingOut] = []
+    withdrawn: WithdrawnOut | None = Field(default=None, description="Once the case was withdrawn (laworkflow bulk withdraw): it has ended.")
+    responsible: str | None = Field(default=None, description="Who answers for its pending work, once a reassignment named someone.")
 
 
 class StartCase(Strict):
