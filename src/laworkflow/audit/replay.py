@@ -87,8 +87,19 @@ def _set_by_caller(workflow: CompiledWorkflow, data: dict[str, Any]) -> dict[str
 
 
 def pinned_workflow(engine: Engine, started: Any) -> CompiledWorkflow:
-    """The workflow a case pinned (the stored copy of the definition when its file has changed since)."""
-    return engine.pinned(started.definition_id, started.definition_version, started.definition_hash)
+    """The workflow a case pinned, word for word (the stored copy of the definition when its file has changed since):
+    the `Started` it gives must name the very content hash the case pinned."""
+    return engine.definitions.exact(started.definition_id, started.definition_version, started.definition_hash)
+
+
+def reworded_workflow(engine: Engine, started: Any, pinned: CompiledWorkflow) -> CompiledWorkflow | None:
+    """The catalog's workflow when it differs from the pinned content only in words (the case runs on it), else None.
+
+    Commands taken after such an edit recorded the new words (a finding's
+    message and citation); a command that does not conform to the pinned words
+    is replayed again on these before it is reported."""
+    current = engine.definitions.current(started.definition_id, started.definition_version, started.definition_hash)
+    return current if current is not None and current.content_hash != pinned.content_hash else None
 
 
 class Replayer:
@@ -128,9 +139,12 @@ class Replayer:
             return len(events), 0, [Finding(case_id, None, "Case", "unreplayable", f"its definition cannot be had: {error}")]
         findings = self._parent_link(case_id, started)
         commands = split_commands(events)
+        reworded = reworded_workflow(self.engine, started, workflow)
         fold: Case | None = None
         for command in commands:
             found = self._command(case_id, workflow, fold, command)
+            if found and reworded is not None and not self._command(case_id, reworded, fold, command):
+                found = []  # taken after the words were edited, on the new words
             findings += found
             reported = {f.version for f in found}
             for event in command.events:
