@@ -12,11 +12,13 @@ shape is fixed by the kind of command:
   lone `TimerCancelled` "refused when due";
 - `react` (a child's progress): missed deadlines, `ChildReported`, and the
   transition it fired, if any;
-- `record_missed_deadlines` (the scheduler): `DeadlineMissed` alone.
+- `record_missed_deadlines` (the scheduler): `DeadlineMissed` alone;
+- `migrate`: missed deadlines, `Migrated`, then the timers and deadlines it
+  re-armed (`cases.migrating`).
 
 So a command begins at a head event (`Started`, a `Transitioned` that no
 `TimerFired` or `ChildReported` just led to, `TimerFired`, a refused
-`TimerCancelled`, `ChildReported`), preceded by any run of `DeadlineMissed`
+`TimerCancelled`, `ChildReported`, `Migrated`), preceded by any run of `DeadlineMissed`
 directly before it; `Withdrawn` and `Reassigned` (`cases.withdrawal`) are heads
 too, and a fire that a bulk operation took ends with its `BulkApplied`.
 A run of `DeadlineMissed` with no head after it is the
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.withdrawal import HEADS
 
 REFUSED_WHEN_DUE = "refused when due"
@@ -68,6 +71,8 @@ class Command:
             return "react"
         if isinstance(head, HEADS):
             return type(head).__name__.lower()  # withdrawn, reassigned
+        if isinstance(head, Migrated):
+            return "migrate"
         return "fire_timer"
 
 
@@ -77,7 +82,7 @@ def is_refused_timer(event: Any) -> bool:
 
 
 def _is_head(event: Any, current: Command | None) -> bool:
-    if isinstance(event, (Case.Started, Case.TimerFired, Case.ChildReported, *HEADS)) or is_refused_timer(event):
+    if isinstance(event, (Case.Started, Case.TimerFired, Case.ChildReported, Migrated, *HEADS)) or is_refused_timer(event):
         return True
     if isinstance(event, Case.Transitioned):  # the transition a timer or a reaction fired belongs to that command
         last = current.events[-1] if current is not None and current.events else None

@@ -22,6 +22,11 @@ produced (a plausible command, appended after the last checkpoint kept
 elsewhere) is indistinguishable from a real one: replay checks conformance,
 not who typed the command. The comparison and its messages live in
 `audit.conformance`.
+
+A migration (`Migrated`) is replayed like a command: its events are planned
+again (`cases.migrating.plan_case`) from the case as stored before it, with the
+mapping, actor, reason and moment it recorded, onto the version it names; the
+commands before it are replayed by the old definition, those after it by the new.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from laworkflow.audit.conformance import Finding, compare, describe, type_name
 from laworkflow.calendar.bounds import within
 from laworkflow.calendar.clock import day_over_at, uk_date
 from laworkflow.cases.case import Case
+from laworkflow.cases.migrating import plan_case, record_migration
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.withdrawal import HEADS, mark_again, take_again
 from laworkflow.definitions.derived import derived_fields
 from laworkflow.definitions.machine import CompiledWorkflow
@@ -149,6 +156,12 @@ class Replayer:
             reported = {f.version for f in found}
             for event in command.events:
                 fold = self._apply(case_id, fold, event, findings, reported)
+            if fold is not None and fold.definition_hash != workflow.content_hash:  # migrated: what follows runs on the new version
+                try:
+                    workflow = self.engine.definitions.exact(fold.definition_id, fold.definition_version, fold.definition_hash)
+                    reworded = None  # a words-only edit of the old version no longer concerns what follows
+                except LaworkflowError as error:
+                    return len(events), len(commands), [*findings, Finding(case_id, None, "Case", "unreplayable", f"its new definition cannot be had: {error}")]
         return len(events), len(commands), findings
 
     def events_of(self, case_id: UUID) -> list[Any]:
@@ -236,6 +249,8 @@ class Replayer:
                 take_again(replica, workflow, head)
             elif isinstance(head, Case.ChildReported):
                 refused = self._react(case_id, workflow, replica, head, command)
+            elif isinstance(head, Migrated):
+                refused = self._migrate(case_id, workflow, replica, head, command)
             else:
                 refused = self._fire_timer(workflow, replica, head)
         except (LaworkflowError, ValueError, OverflowError) as refusal:  # ValueError, OverflowError: a moment no clock gives (a forged lateness)
@@ -287,6 +302,19 @@ class Replayer:
             return f"event {head.child_version} of child case {child_id} had already been reported"
         assert replica.effective_at is not None
         self._spawned(replica, transition, command, head.actor, replica.effective_at)
+        return None
+
+    def _migrate(self, case_id: UUID, workflow: CompiledWorkflow, replica: Case, head: Any, command: Command) -> str | None:
+        """Plan the migration again from the case as stored before it, with what the stored `Migrated` says; None, or why not."""
+        if head.from_version != replica.definition_version or head.from_hash != replica.definition_hash:
+            return f"it says the case ran on version {head.from_version} ({head.from_hash[:12]}); it ran on {replica.key} ({replica.definition_hash[:12]})"
+        target = self.engine.definitions.exact(replica.definition_id, head.to_version, head.to_hash)
+        before = self.events_of(case_id)[: command.events[0].originator_version - 1]
+        mapping = {head.source_state: head.target_state} if head.source_state != head.target_state else {}
+        migration = plan_case(replica, before, workflow, target, head.effective_at, mapping, actor=head.actor, reason=head.reason)
+        if not migration.ok:
+            return "; ".join(migration.refusals)
+        record_migration(replica, migration)
         return None
 
     def _missed_only(self, workflow: CompiledWorkflow, before: Case | None, run: list[Any]) -> list[Any]:

@@ -41,6 +41,7 @@ HELP_ORDER = [
     "demo",
 ]
 app.registered_commands.sort(key=lambda command: HELP_ORDER.index(command.name or command.callback.__name__))  # type: ignore[union-attr]
+from laworkflow.cli import migrate as _migrate  # noqa: F401, E402  (migrate plan, apply, offers)
 from laworkflow.cli import pictures as _pictures  # noqa: F401, E402  (diagram, timeline: listed after the commands above)
 
 app.add_typer(risk_app, name="risk")

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.withdrawal import Withdrawn
 from laworkflow.projections.follower import Projection
 from laworkflow.projections.followup import Pinned
@@ -61,6 +62,13 @@ class AuthorityRegister(Projection):
             row.state, row.ended = event.target, state.terminal
         elif isinstance(event, Withdrawn) and event.originator_id in self.rows:  # withdrawn: the authority is no longer listed for it
             self.rows[event.originator_id].ended = True
+        elif isinstance(event, Migrated) and event.originator_id in self.rows:  # on the new version from here
+            row = self.rows[event.originator_id]
+            workflow = self.pinned(row.workflow.rsplit("@", 1)[0], event.to_version, event.to_hash)
+            state = workflow.definition.states[event.target_state]
+            if state.status != row.status:
+                row.status, row.since = state.status, event.effective_at
+            row.workflow, row.content_hash, row.state, row.ended = workflow.key, event.to_hash, event.target_state, state.terminal
         elif isinstance(event, Case.FindingRecorded) and event.originator_id in self.rows:
             finding = {"case_id": str(event.originator_id), "id": event.finding_id, "message": event.message, "cites": event.cites}
             self.rows[event.originator_id].findings.append({**finding, "effective_at": event.effective_at})

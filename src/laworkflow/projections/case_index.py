@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.views import jsonable_dict
 from laworkflow.cases.withdrawal import Withdrawn
 from laworkflow.errors import UnknownCase
@@ -105,6 +106,10 @@ class CaseIndex(Projection):
             row.moved_at = event.effective_at
         elif isinstance(event, Case.DeadlineMissed) and event.deadline_id not in row.missed:
             row.missed.append(event.deadline_id)
+        elif isinstance(event, Migrated):  # on the new version from here: its state and that state's label
+            state = self.pinned(row.workflow, event.to_version, event.to_hash).definition.states[event.target_state]
+            row.version, row.content_hash = event.to_version, event.to_hash
+            row.state, row.status, row.ended = event.target_state, state.status, state.terminal
         elif isinstance(event, Withdrawn):  # ended where it stood; no longer listed under a status
             row.ended, row.status = True, None
 

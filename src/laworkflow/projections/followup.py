@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import Reaction
 from laworkflow.projections.follower import Projection
@@ -57,6 +58,9 @@ class ChildFollower(Projection):
         if isinstance(event, Case.Started):
             parent = UUID(event.parent_id) if event.parent_id else None
             self.cases[event.originator_id] = (event.definition_id, event.definition_version, event.definition_hash, parent)
+        elif isinstance(event, Migrated) and event.originator_id in self.cases:  # a migrated parent reacts as its new version says
+            known = self.cases[event.originator_id]
+            self.cases[event.originator_id] = (known[0], event.to_version, event.to_hash, known[3])
         elif isinstance(event, Case.Transitioned) and event.source != event.target:
             child = self._case(event.originator_id)
             if child[3] is None:

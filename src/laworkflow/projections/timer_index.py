@@ -17,6 +17,7 @@ from uuid import UUID
 from laworkflow.calendar.bounds import check_day, check_moment
 from laworkflow.calendar.clock import day_over_at, start_of_day
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.views import DueItem, DueKind
 from laworkflow.projections.follower import Projection
 
@@ -81,6 +82,8 @@ class DueIndex(Projection):
         puts, drops = self.effects(event)
         if isinstance(event, Case.Started):
             self.workflows[event.originator_id] = f"{event.definition_id}@{event.definition_version}"
+        elif isinstance(event, Migrated) and event.originator_id in self.workflows:
+            self.workflows[event.originator_id] = f"{self.workflows[event.originator_id].rsplit('@', 1)[0]}@{event.to_version}"
         for key in drops:
             self._drop(key)
         for item in puts:
