@@ -313,3 +313,30 @@ def test_an_apply_killed_mid_way_then_run_again_migrates_every_case_exactly_once
     assert len(done["migrated"]) == count - len(first) and len(done["skipped"]) == len(first)
     assert migrated_per_case(db) == {str(c): 1 for c in cases}
     assert run(db, "verify").returncode == 0
+
+
+def test_export_verify_import_and_replay_read_across_a_migration(tmp_path: Path, engines: list[Engine]) -> None:
+    db = tmp_path / "store.sqlite"
+    engine = open_engine(engines, db)
+    case = on_site_case(engine)
+    engine.close()
+    engines.remove(engine)
+    moved = run(db, "migrate", "apply", "--from", MAY, "--to", NOVEMBER, "--at", "2014-11-04T09:00", "--yes", "--reason", "November 2014 revision")
+    assert moved.returncode == 0, moved.stderr
+    assert run(db, "fire", str(case), "give_feedback", "--data", '{"strengths": ["a"], "weaknesses": ["b"]}', "--at", "2014-11-06T15:00").returncode == 0
+    history = run(db, "history", str(case)).stdout
+    assert "migrated from version 2 to 3 in on_site: November 2014 revision" in history
+    assert "ofsted-laassi@2" in run(db, "show", str(case), "--as-of", "2014-11-03T12:00").stdout
+    assert "ofsted-laassi@3" in run(db, "show", str(case)).stdout
+
+    bundle = tmp_path / "record.zip"
+    exported = run(db, "export", "--out", str(bundle))
+    assert exported.returncode == 0, exported.stderr
+    assert "2 definitions" in exported.stdout  # the version it started on and the one it was migrated to
+    checked = run(db, "audit", "verify", str(bundle))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    copy = tmp_path / "imported.sqlite"
+    assert run(copy, "import", str(bundle)).returncode == 0
+    replayed = run(copy, "audit", "replay", "--json")
+    assert replayed.returncode == 0 and json.loads(replayed.stdout)["ok"] is True
+    assert run(copy, "verify").returncode == 0

@@ -24,17 +24,20 @@ from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.utils import get_topic
 
 from laworkflow.audit import bundle, checkpoint, merkle
 from laworkflow.audit.bundle import BundleError, Line
 from laworkflow.audit.leaves import LogEntry, log_entries
 from laworkflow.calendar.clock import uk_date
 from laworkflow.cases.case import Case
+from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.topics import topics_of
 from laworkflow.engine import Engine
 from laworkflow.errors import InvalidData
 
 STARTED_TOPICS = frozenset(topics_of(Case.Started))
+MIGRATED_TOPIC = get_topic(Migrated)
 
 
 @dataclass(frozen=True)
@@ -111,18 +114,23 @@ def export(engine: Engine, out: Path, selection: Selection) -> Exported:
     entries: list[LogEntry] = list(log_entries(engine.recorder, engine.mapper))
     top, proofs = merkle.inclusion_proofs([entry.leaf() for entry in entries])
     started: dict[UUID, dict[str, Any]] = {}
+    migrated: list[tuple[UUID, dict[str, Any]]] = []  # a migrated case pins its new version from there: shipped too
     lines: list[Line] = []
     for index, entry in enumerate(entries):
         event = bundle.readable(entry.state)
         if entry.topic in STARTED_TOPICS and entry.version == 1:
             started[entry.originator_id] = event
+        elif entry.topic == MIGRATED_TOPIC:
+            migrated.append((entry.originator_id, event))
         lines.append(Line(index, entry, event, proofs[index]))
     chosen = {cid for cid, event in started.items() if selection.complete or selection.matches(cid, event)}
     if not selection.complete:
         if not chosen:
             raise BundleError(f"no case matches the selection ({_describe(selection)}); nothing was written")
         lines = [line for line in lines if line.entry.originator_id in chosen]
-    definitions, cases = _definitions(engine, started, chosen), _cases(lines, started, chosen)
+    pins = [(cid, started[cid]) for cid in chosen]
+    pins += [(cid, {**started[cid], "definition_version": m["to_version"], "definition_hash": m["to_hash"]}) for cid, m in migrated if cid in chosen]
+    definitions, cases = _definitions(engine, pins), _cases(lines, started, chosen)
     head = checkpoint.Checkpoint(checkpoint.ORIGIN, len(entries), top)
     members: dict[str, bytes] = {bundle.EVENTS: bundle.events_member(lines)}
     if key is not None:
@@ -168,11 +176,10 @@ def _cases(lines: list[Line], started: dict[UUID, dict[str, Any]], chosen: set[U
     ]
 
 
-def _definitions(engine: Engine, started: dict[UUID, dict[str, Any]], chosen: set[UUID]) -> dict[str, tuple[str, bytes]]:
-    """The full content of every definition the exported cases pinned: content hash → (id@version, canonical JSON)."""
+def _definitions(engine: Engine, pins: list[tuple[UUID, dict[str, Any]]]) -> dict[str, tuple[str, bytes]]:
+    """The full content of every definition the exported cases pinned, at their start or by a migration: content hash → (id@version, canonical JSON)."""
     found: dict[str, tuple[str, bytes]] = {}
-    for cid in chosen:
-        event = started[cid]
+    for cid, event in pins:
         pinned = event["definition_hash"]
         if pinned in found:
             continue

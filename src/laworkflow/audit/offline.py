@@ -317,6 +317,10 @@ def _definitions(members: dict[str, bytes], lines: list[dict[str, Any]], problem
             problems.append(f"{name}: not JSON")
     for line in lines:
         decoded = line["decoded"]
+        if isinstance(decoded, dict) and "to_hash" in decoded and "from_hash" in decoded and decoded.get("to_hash") not in held:  # a migration's new pin
+            problems.append(
+                f"case {line['originator_id']}: migrated to version {decoded.get('to_version')} ({str(decoded.get('to_hash'))[:12]}), which the bundle does not hold"
+            )
         if line["version"] != 1 or not isinstance(decoded, dict) or "definition_hash" not in decoded:
             continue
         pinned, key = decoded["definition_hash"], f"{decoded.get('definition_id')}@{decoded.get('definition_version')}"

@@ -84,4 +84,7 @@ def describe(entry: HistoryEntry) -> str:
         return f"deadline {d['deadline_id']} withdrawn: {d['reason']}"
     if kind == "ChildLinked":
         return f"started linked case {d['child_id']} ({d['workflow']})"
+    if kind == "Migrated":
+        move = d["target_state"] if d["source_state"] == d["target_state"] else f"{d['source_state']} -> {d['target_state']}"
+        return f"migrated from version {d['from_version']} to {d['to_version']} in {move}: {d['reason']}"
     return kind
