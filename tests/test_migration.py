@@ -340,3 +340,13 @@ def test_export_verify_import_and_replay_read_across_a_migration(tmp_path: Path,
     replayed = run(copy, "audit", "replay", "--json")
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["ok"] is True
     assert run(copy, "verify").returncode == 0
+
+
+def test_a_withdrawn_case_is_not_migrated(tmp_path: Path, engines: list[Engine]) -> None:
+    db, cases = many_cases(tmp_path, engines, 2)
+    withdrawn = run(db, "bulk", "withdraw", "--authority", "Authority 0", "--reason", "opened by mistake", "--yes")
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    planned = json.loads(run(db, "migrate", "plan", "--from", MAY, "--to", NOVEMBER, "--at", "2014-11-04", "--json").stdout)
+    assert [c["case"] for c in planned["cases"]] == [str(cases[1])]
+    [refused] = planned["cannot_migrate"]
+    assert refused["case"] == str(cases[0]) and "it was withdrawn by cli (opened by mistake)" in refused["why"][0]

@@ -44,7 +44,7 @@ from laworkflow.errors import DefinitionChanged, UnknownDefinition
 from laworkflow.logs import get_logger
 
 log = get_logger("laworkflow")
-MIGRATION = "moving a case onto new content is a migration (a later feature: laworkflow migrate)"
+MIGRATION = "moving a case onto another version is a migration: laworkflow migrate plan --from WORKFLOW@N --to WORKFLOW@M, then migrate apply"
 
 
 class PinnedDefinitions:

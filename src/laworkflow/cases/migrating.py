@@ -28,6 +28,7 @@ from uuid import UUID
 from laworkflow.calendar.clock import start_of_day
 from laworkflow.cases.case import Case, _inside, _Plan
 from laworkflow.cases.migration_events import Migrated
+from laworkflow.cases.withdrawal import withdrawn_of
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.definitions.model import START, Deadline
 from laworkflow.errors import LaworkflowError
@@ -148,6 +149,9 @@ def plan_case(
     refuse = result.refusals.append
     if source.is_terminal(case.state):
         refuse(f"it has ended (state {case.state!r})")
+    withdrawn = withdrawn_of(case)
+    if withdrawn is not None:
+        refuse(f"it was withdrawn by {withdrawn.get('by')} ({withdrawn.get('reason')})")
     state = mapping.get(case.state, case.state)
     if state not in target.definition.states:
         named = f"maps it to {state!r}, which is not a state of {target.key}" if case.state in mapping else "names no state for it"
