@@ -151,6 +151,19 @@ def test_fire_applies_where_allowed_and_lists_the_refused(world: World, catalog:
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
 
+def test_a_guard_that_fails_is_listed_with_the_engines_words(world: World, catalog: Catalog) -> None:
+    before = stored(world.store, catalog)
+    done = cli(world.store, "bulk", "fire", "begin_on_site", "--authority", "Essex", "--at", "2013-06-11T09:00", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    (item,) = json.loads(done.stdout)["items"]
+    assert item["outcome"] == REFUSED  # notice given for Monday 17 June: not on site before then
+    assert (
+        item["detail"]
+        == "trigger 'begin_on_site' from state 'notice_given' refused by guard: the day it takes effect on_or_after '2013-06-17' (is '2013-06-11', on 2013-06-11)"
+    )
+    assert stored(world.store, catalog) == before
+
+
 def test_withdraw_ends_cases_cancels_their_timers_and_refuses_later_commands(world: World, catalog: Catalog) -> None:
     done = cli(
         world.store, "bulk", "withdraw", "--authority", "Essex", "--reason", "opened by mistake", "--actor", "ofsted", "--at", "2013-06-11T09:00", "--yes"
@@ -180,6 +193,8 @@ def test_withdraw_ends_cases_cancels_their_timers_and_refuses_later_commands(wor
         with pytest.raises(CaseWithdrawn, match="was withdrawn by ofsted"):
             engine.fire(world.essex, "begin_on_site", {}, actor="hmi-a", at="2013-06-17T09:00")
         assert engine.get(world.essex).events == events
+        earlier = engine.get(world.essex, as_of="2013-06-11T08:00")  # the record across the withdrawal: before it, armed and open
+        assert earlier.withdrawn is None and not earlier.ended and "notice_ends" in earlier.timers
     finally:
         engine.close()
     refused = cli(world.store, "fire", str(world.essex), "defer_inspection", "--at", "2013-06-12")
