@@ -287,3 +287,23 @@ def test_a_crash_part_way_then_a_rerun_does_every_case_exactly_once(tmp_path: Pa
     report = json.loads(rerun.stdout)
     assert report["counts"] == {"fired": 100 - len(done_before)}
     assert set(fired_counts().values()) == {(1, 1)}
+
+
+def test_a_withdrawn_parent_no_longer_reacts_and_its_child_goes_on(tmp_path: Path) -> None:
+    """The follow-up of test_linked_cases: a parent withdrawn while its visit is planned; the visit is reported; nothing is recorded on the parent."""
+    from laworkflow.calendar.clock import SimulatedClock
+    from laworkflow.definitions.loader import load_text
+    from test_linked_cases import CHILD, PARENT
+
+    engine = Engine(Catalog([load_text(PARENT), load_text(CHILD)]), clock=SimulatedClock("2022-01-10"), env=store_env(str(tmp_path / "linked.sqlite")))
+    try:
+        parent = engine.start("follow-up", {"authority": "Ceredigion"}, actor="estyn", at="2022-01-10")
+        child = engine.fire(parent, "plan_visit", actor="estyn", at="2022-02-01").children[-1]["id"]
+        report = withdraw_cases(engine, CaseQuery(workflow="follow-up"), reason="opened by mistake", actor="estyn", at="2022-02-02T09:00", apply=True)
+        assert [item.outcome for item in report.items] == ["withdrawn"]
+        events = engine.get(parent).events
+        assert engine.fire(child, "report", {"progress": "good"}, actor="estyn", at="2022-02-10").state == "reported"
+        assert engine.get(parent).events == events and engine.get(parent).state == "visiting"
+        assert engine.register() == []  # the withdrawn parent is not listed; the child has ended
+    finally:
+        engine.close()
