@@ -350,3 +350,50 @@ def test_a_withdrawn_case_is_not_migrated(tmp_path: Path, engines: list[Engine])
     assert [c["case"] for c in planned["cases"]] == [str(cases[1])]
     [refused] = planned["cannot_migrate"]
     assert refused["case"] == str(cases[0]) and "it was withdrawn by cli (opened by mistake)" in refused["why"][0]
+
+
+def test_timers_and_deadlines_added_and_withdrawn(tmp_path: Path, engines: list[Engine]) -> None:
+    """A revision that renames the notice timer (firing a working day after the notified first day) and replaces the
+    Phase 1 length with a confirmation of the notice within 2 working days."""
+
+    def revise(text: str) -> str:
+        text = text.replace(
+            "  - id: notice_ends\n    state: phase1_complete\n    due: on on_site_start",
+            "  - id: phase2_begins\n    state: phase1_complete\n    due: 1 working day after on_site_start",
+        )
+        return text.replace(
+            "  - id: phase1_normal_length\n    set_by: give_notice\n    met_by: complete_phase1\n    due: $phase_length",
+            "  - id: notice_confirmed\n    set_by: give_notice\n    met_by: complete_phase1\n    due: 2 working days",
+        )
+
+    engine = open_engine(engines, tmp_path / "store.sqlite", workflows_copy(tmp_path, revise))
+    in_phase1 = engine.start("ofsted-laassi", {**START, "authority": "Kent"}, version=2, actor="ofsted", at="2014-10-30T09:00")
+    # Notice on Thursday 30 October, first day on site Thursday 6 November; Phase 1 lasts 4 working days: 31 Oct, 3, 4, 5 Nov.
+    engine.fire(in_phase1, "give_notice", {**NOTICE, "on_site_start": "2014-11-06"}, actor="ofsted", at="2014-10-30T09:00")
+    assert engine.get(in_phase1).deadlines["phase1_normal_length"]["due_date"] == "2014-11-05"
+    waiting = engine.start("ofsted-laassi", START, version=2, actor="ofsted", at="2014-10-20T09:00")
+    engine.fire(waiting, "give_notice", NOTICE, actor="ofsted", at="2014-10-27T09:00")
+    engine.fire(waiting, "complete_phase1", PHASE1, actor="ofsted", at="2014-10-31T16:00")
+    # Phase 1 complete: the notice timer fires on the notified first day, Monday 3 November (00:00 UK, GMT then).
+    assert engine.get(waiting).timers["notice_ends"]["due_at"].isoformat() == "2014-11-03T00:00:00+00:00"
+
+    planned = plan(engine, MAY, NOVEMBER, at="2014-11-01T09:00")
+    by_case = {c.case_id: {(x.kind, x.name): x for x in c.changes} for c in planned.movable}
+    gone, confirmed = by_case[in_phase1][("deadline", "phase1_normal_length")], by_case[in_phase1][("deadline", "notice_confirmed")]
+    assert (gone.action, gone.old_due, gone.new_due) == ("withdrawn", "2014-11-05", None)
+    # Set by the notice on Thursday 30 October and not met: 2 working days, Friday 31 October and Monday 3 November.
+    assert (confirmed.action, confirmed.new_due, confirmed.counted_from) == ("added", "2014-11-03", "2014-10-30T09:00:00+00:00")
+    old_timer, new_timer = by_case[waiting][("timer", "notice_ends")], by_case[waiting][("timer", "phase2_begins")]
+    assert (old_timer.action, old_timer.old_due) == ("withdrawn", "2014-11-03T00:00:00+00:00")
+    # A working day after Monday 3 November: Tuesday 4 November, counted from entering phase1_complete.
+    assert (new_timer.action, new_timer.new_due) == ("added", "2014-11-04T00:00:00+00:00")
+    assert ("deadline", "notice_confirmed") not in by_case[waiting]  # set by the notice, but met since by complete_phase1
+
+    apply(engine, planned, "ofsted", "revision")
+    engine.run_due(until="2014-11-04T09:00")
+    assert engine.get(waiting).state == "on_site"  # the new timer fired on Tuesday 4 November, the old one not on the Monday
+    assert [h.details["timer_id"] for h in engine.history(waiting) if h.type == "TimerFired"] == ["phase2_begins"]
+    deadlines = engine.get(in_phase1).deadlines
+    assert deadlines["phase1_normal_length"]["status"] == "withdrawn" and deadlines["notice_confirmed"]["status"] == "missed"
+    for case in (in_phase1, waiting):
+        assert verify(engine, case).ok and replay(engine, case).ok
