@@ -284,6 +284,22 @@ def test_reads_show_the_new_words_and_the_exact_content_stays_the_pinned_one(db:
         engine.close()
 
 
+def test_after_a_words_only_edit_the_scheduler_fires_the_timer_and_allowed_gives_the_new_words(db: Path, folder: Path) -> None:
+    _, pinned = started_case(db, folder)
+    edit(folder, "description: The notice period is over; inspectors arrive on the day given in the notice.", "description: Notice is over; the team arrives.")
+    engine = Engine(Catalog.from_directory(folder), clock=SimulatedClock("2013-06-06T09:00:00+01:00"), env=store_env(str(db)))
+    try:
+        (case,) = engine.case_ids()
+        offered = [a.description for a in engine.allowed_triggers(case, at="2013-06-07T09:00") if a.trigger == "begin_on_site"]
+        assert "Notice is over; the team arrives." in offered
+        engine.run_due(until="2013-06-10T09:00")  # notice_ends falls due on the first day on site, 10 June
+        view = engine.get(case)
+        assert (view.state, view.definition_hash) == ("on_site", pinned)
+        assert engine.quarantined() == []
+    finally:
+        engine.close()
+
+
 def test_a_new_case_after_a_words_edit_pins_the_new_content_and_keeps_its_record(db: Path, folder: Path) -> None:
     _, pinned = started_case(db, folder)
     edit(folder, *WORD_EDITS["description"])
