@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -32,6 +33,7 @@ from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
 from laworkflow.migration import apply, offers, plan
+from laworkflow.service.scheduler import Scheduler
 from laworkflow.store import store_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,6 +134,7 @@ def test_a_may_2014_case_on_site_moves_to_the_november_revision(tmp_path: Path, 
     engine.fire(case, "leave_site", actor="ofsted", at="2014-11-07T12:00")
     # Left site Friday 7 November; 20 working days: 10-14 Nov (5), 17-21 (10), 24-28 (15), 1-5 Dec (20): Friday 5 December.
     assert engine.get(case).deadlines["letter_sent"]["due_date"] == "2014-12-05"
+    assert {item.workflow for item in engine.due()} == {NOVEMBER}  # what the timer index lists names the version the case is on
     allowed = {a.trigger for a in engine.allowed_triggers(case, at="2014-11-10")}
     assert "make_recommendations" in allowed and "make_judgement" not in allowed
     with pytest.raises(TriggerNotAllowed):
@@ -184,6 +187,8 @@ def test_a_deadline_moved_across_christmas_counts_from_when_it_was_set(tmp_path:
     assert view.deadlines["letter_sent"]["due_date"] == "2014-12-30" and view.deadlines["letter_sent"]["status"] == "pending"
     due = {(item.kind, item.name): item for item in engine.due()}
     assert str(due[("deadline", "letter_sent")].detail).startswith("due 2014-12-30")
+    assert due[("deadline", "letter_sent")].workflow == NOVEMBER
+    assert verify(engine, index=True).ok  # the timer index kept equals one rebuilt from the log
     assert verify(engine, case).ok and replay(engine, case).ok
 
 
@@ -221,6 +226,17 @@ def test_a_state_mapping_in_the_new_version_and_the_offer_on_its_date(tmp_path: 
     assert offers(engine, "2014-10-31") == []  # not yet the day
     [offered] = offers(engine, "2014-11-03")  # offered, never applied
     assert offered.movable[0].target_state == "phase1_complete" and engine.get(case).version == 2
+    # The service's scheduler looks once a day and puts one notification per case in the outbox; a second look adds none.
+    scheduler = Scheduler(engine, threading.RLock())
+    scheduler.tick()
+    assert [n for n in engine.due_store.outbox() if n["payload"]["kind"] == "migration_offered"] == []  # 20 October: not yet
+    engine.clock.advance_to("2014-11-03T09:00")  # type: ignore[attr-defined]
+    scheduler.tick()
+    scheduler.tick()
+    [note] = [n["payload"] for n in engine.due_store.outbox() if n["payload"]["kind"] == "migration_offered"]
+    assert (note["case_id"], note["workflow"], note["name"], note["applies_from"]) == (str(case), MAY, NOVEMBER, "2014-11-01")
+    assert note["command"] == f"laworkflow migrate plan --from {MAY} --to {NOVEMBER} --case {case}"
+    assert engine.get(case).version == 2  # offered, not migrated
     apply(engine, offered, "ofsted", "November 2014 revision")
     view = engine.get(case)
     assert (view.version, view.state) == (3, "phase1_complete")

@@ -16,7 +16,7 @@ import typer
 
 from laworkflow.cli.root import app
 from laworkflow.cli.support import ActorOption, JsonFlag, emit, engine_for, refusals
-from laworkflow.migration.plan import MigrationError, Plan, apply, offers, plan, plan_from_dict
+from laworkflow.migration.plan import MigrationError, Plan, apply, offer_notifications, offers, plan, plan_from_dict
 
 migrate_app = typer.Typer(no_args_is_help=True, help="Move running cases onto a new version of their workflow: plan (writes nothing), then apply.")
 
@@ -115,11 +115,16 @@ def apply_command(
 def offers_command(
     ctx: typer.Context,
     on: Annotated[str | None, typer.Option("--on", help="The day to ask about (ISO date; default today).")] = None,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Also put a migration_offered notification per case in the outbox, as the service does daily.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The migrations a version offers from its applies_to_running_from day: each a plan, for the back office to apply or not."""
     with engine_for(ctx) as engine:
         found = offers(engine, on)
+        if notify:
+            offer_notifications(engine, on)
     text = "\n\n".join(p.text() for p in found) if found else "no version offers a migration for a running case"
     emit(as_json, [p.to_dict() for p in found], text)
 

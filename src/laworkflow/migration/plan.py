@@ -292,4 +292,48 @@ def offers(engine: Engine, on: date | str | None = None) -> list[Plan]:
     return found
 
 
-__all__ = ["Applied", "MigrationError", "PLAN_FORMAT", "Plan", "apply", "mapping_of", "offers", "parse_key", "plan", "plan_from_dict"]
+def offer_notifications(engine: Engine, on: date | str | None = None) -> int:
+    """Put one `migration_offered` notification per case an offer concerns into the outbox (`laworkflow.service.notify` delivers
+    them); one already there for the same case and target content is left as it is. Returns how many cases the offers name.
+
+    The service's scheduler calls it once a UK day, so on the day a version's `applies_to_running_from` comes the back office
+    is told, case by case, with the command that shows the plan; nothing is migrated until someone applies it.
+    """
+    found = []
+    for offered in offers(engine, on):
+        since = getattr(engine.catalog.get(offered.target).definition, "applies_to_running_from", None)
+        for case in offered.movable:
+            moves = sum(1 for change in case.changes if change.action != "kept")
+            found.append(
+                jsonable(
+                    {
+                        "id": f"migration_offered:{case.case_id}:{offered.target}:{offered.target_hash[:12]}",
+                        "kind": "migration_offered",
+                        "case_id": case.case_id,
+                        "workflow": offered.source,
+                        "name": offered.target,
+                        "applies_from": since,
+                        "detail": f"state {case.source_state} -> {case.target_state}; {moves} timer(s) or deadline(s) would change",
+                        "command": f"laworkflow migrate plan --from {offered.source} --to {offered.target} --case {case.case_id}",
+                    }
+                )
+            )
+    if found:
+        engine.due_store.enqueue(found)
+        log.info("migration.offered", cases=len(found))
+    return len(found)
+
+
+__all__ = [
+    "Applied",
+    "MigrationError",
+    "PLAN_FORMAT",
+    "Plan",
+    "apply",
+    "mapping_of",
+    "offer_notifications",
+    "offers",
+    "parse_key",
+    "plan",
+    "plan_from_dict",
+]

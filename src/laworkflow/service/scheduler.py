@@ -18,7 +18,7 @@ loop is running and its last pass went through, for a readiness check.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,6 +28,7 @@ from laworkflow.cases.views import DueItem
 from laworkflow.engine import Engine
 from laworkflow.errors import ConcurrentChange
 from laworkflow.logs import get_logger
+from laworkflow.migration import offer_notifications
 from laworkflow.service.notify import LogSink, Sink, deliver_pending
 
 log = get_logger("laworkflow.scheduler")
@@ -57,6 +58,7 @@ class Scheduler:
         self.errors = 0  # passes of the loop that raised
         self.last_error: str | None = None
         self._running = False
+        self._offers_day: date | None = None  # the UK day migration offers were last looked for (`migration.offer_notifications`)
         self._alarm = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
 
     def tick(self) -> int:
@@ -81,6 +83,12 @@ class Scheduler:
             except Exception as error:
                 follow_up_error = error
                 log.exception("scheduler.follow_up_failed", error=str(error))
+            if self._offers_day != self.engine.today():  # once a day: versions that now apply to running cases, offered
+                try:
+                    offer_notifications(self.engine)
+                    self._offers_day = self.engine.today()
+                except Exception as error:  # never stops the timers; tried again next tick
+                    log.exception("scheduler.offers_failed", error=str(error))
         while not self.stopping.is_set():
             with self.lock:
                 self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper)

@@ -381,7 +381,8 @@ class SQLDueStore(DueStore):
                 {"id": r[0], "payload": json.loads(r[1]), "attempts": r[2], "next_at": r[3], "delivered_at": r[4], "error": r[5]} for r in cursor.fetchall()
             ]
 
-    _upsert_case = "INSERT INTO lw_cases (case_id, workflow) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING"
+    # DO UPDATE: a migrated case (`Migrated`) names its new version from there on.
+    _upsert_case = "INSERT INTO lw_cases (case_id, workflow) VALUES (?, ?) ON CONFLICT (case_id) DO UPDATE SET workflow = excluded.workflow"
     _upsert_due = (
         "INSERT INTO lw_due (case_id, kind, name, due_at, workflow, detail) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (case_id, kind, name) DO UPDATE SET due_at = excluded.due_at, workflow = excluded.workflow, detail = excluded.detail"
