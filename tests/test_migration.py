@@ -33,6 +33,7 @@ from laworkflow.calendar.clock import SimulatedClock
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
 from laworkflow.migration import apply, offers, plan
+from laworkflow.migration.plan import MigrationError
 from laworkflow.service.scheduler import Scheduler
 from laworkflow.store import store_env
 
@@ -413,3 +414,32 @@ def test_timers_and_deadlines_added_and_withdrawn(tmp_path: Path, engines: list[
     assert deadlines["phase1_normal_length"]["status"] == "withdrawn" and deadlines["notice_confirmed"]["status"] == "missed"
     for case in (in_phase1, waiting):
         assert verify(engine, case).ok and replay(engine, case).ok
+
+
+def test_apply_refuses_a_case_changed_since_the_plan_and_a_plan_whose_target_changed(tmp_path: Path, engines: list[Engine]) -> None:
+    db = tmp_path / "store.sqlite"
+    engine = open_engine(engines, db)
+    moved_on, untouched = on_site_case(engine), on_site_case(engine, "Kent")
+    planned = plan(engine, MAY, NOVEMBER, at="2014-11-04T09:00")
+    # 9 events when planned: Started; give_notice and its deadline; complete_phase1, the deadline met, the timer armed;
+    # the timer fired, the transition to on_site and its deadline. give_feedback is the 10th.
+    engine.fire(moved_on, "give_feedback", {"strengths": ["a"], "weaknesses": ["b"]}, actor="ofsted", at="2014-11-04T10:00")
+    count = event_count(engine, moved_on)
+    done = apply(engine, planned, "ofsted", "November 2014 revision")
+    assert done.migrated == [untouched]
+    [(case, why)] = done.refused
+    assert case == moved_on and "the case changed since the plan (9 events then, 10 now): plan again" in why
+    assert event_count(engine, moved_on) == count and engine.get(moved_on).version == 2
+
+    # The November file edited after the plan: nothing is applied, to any case.
+    again = plan(engine, MAY, NOVEMBER, at="2014-11-05T09:00")
+    engine.close()
+    engines.remove(engine)
+    folder = workflows_copy(
+        tmp_path,
+        lambda t: t.replace("    value: 20 working days\n    description: The report letter", "    value: 21 working days\n    description: The report letter"),
+    )
+    edited = open_engine(engines, db, folder)
+    with pytest.raises(MigrationError, match="has changed since the plan was made"):
+        apply(edited, again, "ofsted", "November 2014 revision")
+    assert event_count(edited, moved_on) == count and migrated_per_case(db) == {str(untouched): 1}

@@ -238,7 +238,10 @@ def apply(engine: Engine, planned: Plan, actor: str, reason: str) -> Applied:
 
 
 def _apply_one(engine: Engine, entry: CaseMigration, planned: Plan, target: CompiledWorkflow, actor: str, reason: str) -> tuple[str, str]:
-    case, events = _load(engine, entry.case_id)
+    try:
+        case, events = _load(engine, entry.case_id)
+    except UnknownCase:  # a plan made on another store
+        return "refused", f"this store has no case {entry.case_id}"
     if case.definition_id == target.definition.id and case.definition_hash == target.content_hash:
         return "skipped", f"already on {planned.target}"
     if case.version != entry.version:
