@@ -443,3 +443,29 @@ def test_apply_refuses_a_case_changed_since_the_plan_and_a_plan_whose_target_cha
     with pytest.raises(MigrationError, match="has changed since the plan was made"):
         apply(edited, again, "ofsted", "November 2014 revision")
     assert event_count(edited, moved_on) == count and migrated_per_case(db) == {str(untouched): 1}
+
+
+def test_the_web_view_shows_the_plan_and_writes_nothing(tmp_path: Path, engines: list[Engine]) -> None:
+    from fastapi.testclient import TestClient
+
+    from laworkflow.http.app import create_app
+    from laworkflow.keys import Keys
+
+    engine = open_engine(engines, tmp_path / "store.sqlite")
+    case = on_site_case(engine)
+    ended = engine.start("ofsted-laassi", {**START, "authority": "Kent"}, version=2, actor="ofsted", at="2014-10-20T09:00")
+    engine.fire(ended, "decide_not_to_inspect", {"reason": "risk assessment"}, actor="ofsted", at="2014-10-21T09:00")
+    key = Keys(engine).issue("auditor-1", "auditor", by="setup")
+    before = sum(1 for _ in engine.recorder.select_notifications(1, 10**6))
+    with TestClient(create_app(engine), follow_redirects=False) as client:
+        assert client.post("/sign-in", data={"key": key, "next": "/migrations"}).status_code == 303
+        assert client.get("/migrations").status_code == 200
+        page = client.get("/migrations", params={"from": MAY, "to": NOVEMBER, "at": "2014-11-04T09:00"})
+        assert page.status_code == 200
+        html = page.text
+        assert "1 case(s) can move, 1 cannot, 0 already moved" in html
+        assert f"/cases/{case}" in html and "on_site_normal_length" in html and "2014-11-07" in html
+        assert "it has ended (state &#39;not_inspected&#39;)" in html
+        refused = client.get("/migrations", params={"from": MAY, "to": MAY})
+        assert refused.status_code == 400 and "nothing to migrate" in refused.text
+    assert sum(1 for _ in engine.recorder.select_notifications(1, 10**6)) == before
