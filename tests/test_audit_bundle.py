@@ -148,8 +148,9 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Record:
     run = cli(str(db), "export", "--out", str(bundle), key=key)
     assert run.returncode == 0, run.stderr
     assert "complete bundle" in run.stdout and "signed checkpoint" in run.stdout
-    run = cli(str(db), "export", "--out", str(unsigned))
+    run = cli(str(db), "export", "--out", str(unsigned), "--json")
     assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["events"] > 0  # --json: one JSON document (the bundle's path as text)
     return Record(folder, db, key, cases, bundle, unsigned)
 
 

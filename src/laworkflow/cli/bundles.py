@@ -69,7 +69,7 @@ def export_command(
     signed = "signed checkpoint" if done.signed else "unsigned tree head (no $LAWORKFLOW_CHECKPOINT_KEY)"
     emit(
         as_json,
-        {k: v for k, v in vars(done).items() if k != "manifest"},
+        {k: str(v) if isinstance(v, Path) else v for k, v in vars(done).items() if k != "manifest"},
         f"wrote {out.name}: {kind} bundle, {done.events} events of {done.cases} cases, {done.definitions} definitions; tree size {done.tree_size}, {signed}",
     )
 
