@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from laworkflow.calendar.clock import start_of_day
+from laworkflow.calendar.clock import LONDON, start_of_day
 from laworkflow.cases.case import Case, _inside, _Plan
 from laworkflow.cases.migration_events import Migrated
 from laworkflow.cases.withdrawal import withdrawn_of
@@ -50,7 +50,12 @@ class Change:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        """As JSON: moments (a timer's due, what it is counted from) in UK time with their offset, as every view gives them."""
+        found = dict(vars(self))
+        for name in ("counted_from", "old_due", "new_due") if self.kind == "timer" else ("counted_from",):
+            if found[name] is not None:
+                found[name] = datetime.fromisoformat(found[name]).astimezone(LONDON).isoformat()
+        return found
 
 
 @dataclass

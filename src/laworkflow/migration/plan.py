@@ -106,12 +106,13 @@ def _shown(value: Any) -> str:
 
 
 def _change_line(change: Change) -> str:
+    change = Change(**change.to_dict())  # moments in UK time, as the JSON gives them
     due = {
         "withdrawn": f"was due {change.old_due}",
         "added": f"due {change.new_due}",
         "moved": f"{change.old_due} -> {change.new_due}",
     }.get(change.action, f"due {change.new_due}")
-    since = f" (counted from {jsonable(aware(change.counted_from))})" if change.counted_from else ""
+    since = f" (counted from {change.counted_from})" if change.counted_from else ""
     note = f"; {change.note}" if change.note else ""
     return f"{change.kind:<8} {change.name:<24} {change.action:<9} {due}{since}{note}"
 
