@@ -30,6 +30,7 @@ from laworkflow import Catalog
 from laworkflow.audit.replay import replay
 from laworkflow.audit.verify import verify
 from laworkflow.calendar.clock import SimulatedClock
+from laworkflow.calendar.clock import aware as aware_moment
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
 from laworkflow.migration import apply, offers, plan
@@ -469,3 +470,31 @@ def test_the_web_view_shows_the_plan_and_writes_nothing(tmp_path: Path, engines:
         refused = client.get("/migrations", params={"from": MAY, "to": MAY})
         assert refused.status_code == 400 and "nothing to migrate" in refused.text
     assert sum(1 for _ in engine.recorder.select_notifications(1, 10**6)) == before
+
+
+def test_replay_finds_a_migration_recorded_without_the_deadline_it_moves(tmp_path: Path, engines: list[Engine]) -> None:
+    """A chain-valid record whose migration left the letter deadline where the new version does not put it: replay says so."""
+    from laworkflow.cases.migrating import plan_case, record_migration
+
+    folder = workflows_copy(
+        tmp_path,
+        lambda t: t.replace("    value: 20 working days\n    description: The report letter", "    value: 23 working days\n    description: The report letter"),
+    )
+    engine = open_engine(engines, tmp_path / "store.sqlite", folder)
+    case_id = engine.start("ofsted-laassi", START, version=2, actor="ofsted", at="2014-11-10T09:00")
+    engine.fire(case_id, "give_notice", {**NOTICE, "on_site_start": "2014-11-17"}, actor="ofsted", at="2014-11-10T09:00")
+    engine.fire(case_id, "complete_phase1", PHASE1, actor="ofsted", at="2014-11-14T16:00")
+    engine.fire(case_id, "begin_on_site", actor="ofsted", at="2014-11-17T09:00")
+    engine.fire(case_id, "give_feedback", {"strengths": ["a"], "weaknesses": ["b"]}, actor="ofsted", at="2014-11-24T15:00")
+    engine.fire(case_id, "leave_site", actor="ofsted", at="2014-11-25T12:00")
+    case = engine.repository.get(case_id)
+    events = list(engine.events.get(case_id))
+    source, target = engine.catalog.get(MAY), engine.catalog.get(NOVEMBER)
+    forged = plan_case(case, events, source, target, aware_moment("2014-12-01T09:00"), {}, actor="ofsted", reason="forged")
+    forged.events = [e for e in forged.events if e[0] == "Migrated"]  # the letter deadline not moved to 30 December
+    record_migration(case, forged)
+    engine.save(case)
+    assert verify(engine, case_id).ok  # the chain holds: only replay can tell
+    report = replay(engine, case_id)
+    assert not report.ok
+    assert {(f.event, f.kind) for f in report.findings} >= {("DeadlineWithdrawn", "missing"), ("DeadlineSet", "missing")}
