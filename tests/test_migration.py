@@ -216,8 +216,8 @@ def test_refusals_say_why_and_write_nothing(tmp_path: Path, engines: list[Engine
 
 
 def test_a_state_mapping_in_the_new_version_and_the_offer_on_its_date(tmp_path: Path, engines: list[Engine]) -> None:
-    """The November file maps `deferred` onto `phase1_complete` and applies to running cases from 1 November 2014."""
-    tail = "\nmigrates_from:\n  2:\n    states:\n      deferred: phase1_complete\napplies_to_running_from: '2014-11-01'\n"
+    """The shipped November file applies to running cases from 1 November 2014; a copy of it maps `deferred` onto `phase1_complete`."""
+    tail = "\nmigrates_from:\n  2:\n    states:\n      deferred: phase1_complete\n"
     folder = workflows_copy(tmp_path, lambda t: t + tail)
     engine = open_engine(engines, tmp_path / "store.sqlite", folder)
     case = engine.start("ofsted-laassi", START, version=2, actor="ofsted", at="2014-10-20T09:00")

@@ -148,6 +148,8 @@ def test_the_csrf_token_is_enforced(site, page):
         ("workflows", "/workflows"),
         ("workflow", "/workflows/ofsted-laassi/1"),
         ("workflow-estyn", "/workflows/estyn-lges/1"),
+        ("migrations", "/migrations"),
+        ("migration-plan", "/migrations?from=ofsted-laassi@1&to=ofsted-laassi@2&at=2014-06-01"),
     ],
 )
 def test_every_page_passes_wcag_22_aa(site, page, name, path):

@@ -378,7 +378,9 @@ class Definition(Strict):
         |   transitions, timers, deadlines, reactions           | parameters: `value`                                       |
         | a finding's `message`                                 | timers, deadlines, reactions: all but description, cites  |
         | a transition's `weight` (simulation only)             | findings: `id`, `on`, `when`                              |
-        |                                                       | `reference` (guards read it)                              |
+        | `migrates_from`, `applies_to_running_from`: how cases |  `reference` (guards read it)                             |
+        |   of EARLIER versions move onto this one (a case      |                                                           |
+        |   running on this version never reads them)           |                                                           |
 
         A finding's message is words although `FindingRecorded` carries it:
         the rule (when a finding is recorded) is the conditions; the message
@@ -436,6 +438,10 @@ WORDS: dict[str, Any] = {
     "deadlines": _DESCRIBED,
     "reactions": _DESCRIBED,
     "findings": {"__all__": {"message": True, "cites": True, "when": _EACH_CITED}},
+    # How cases of earlier versions are moved here: nothing a case already on this version reads, so naming the
+    # day a revision reaches running cases (or a state mapping) keeps this version's running cases going.
+    "migrates_from": True,
+    "applies_to_running_from": True,
 }
 
 
