@@ -84,10 +84,11 @@ def rebuild_index(engine: Engine) -> int:
     store.reset()
     store.catch_up(engine.recorder, engine.mapper)
     sent = {n["id"] for n in store.outbox()}
-    for item in store.due():
-        if item.kind == "reminder" and reminder_notification(item)["id"] in sent:
-            store.done(item)  # sent before the rebuild: not to be handled (and sent) again
-    return len(store.due())
+    rows = store.due()
+    already = [item for item in rows if item.kind == "reminder" and reminder_notification(item)["id"] in sent]
+    for item in already:
+        store.done(item)  # sent before the rebuild: not to be handled (and sent) again
+    return len(rows) - len(already)
 
 
 __all__ = ["check_index", "rebuild_index"]
