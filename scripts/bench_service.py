@@ -80,7 +80,7 @@ from laworkflow.definitions.loader import load_text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import Baseline, Note
 from laworkflow.service.scheduler import Scheduler
-from laworkflow.service.serve import open_engine
+from laworkflow.startup import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_AT = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)  # when the synthetic cases start; timers due 1..K days later
@@ -321,14 +321,14 @@ import logging, sys, threading
 import structlog, uvicorn
 from laworkflow import Catalog
 from laworkflow.http.app import create_app
-from laworkflow.service.serve import open_engine
+from laworkflow.startup import open_engine
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 store, workflows, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 engine = open_engine(Catalog.from_directory(workflows), store)
 config = uvicorn.Config(create_app(engine, lock=threading.RLock()), host="127.0.0.1", port=port, log_config=None, lifespan="on")
 try:
-    uvicorn.Server(config).run()  # as laworkflow.service.serve configures it
+    uvicorn.Server(config).run()  # as `laworkflow serve` configures it
 finally:
     engine.close()
 """

@@ -128,14 +128,14 @@ class TestScheduler:
         engine = make_engine(store)
         broken = noticed(engine)
         later = noticed(engine, on_site="2013-06-11")
-        real = engine.fire_timer
+        real = Case.fire_timer
 
-        def fire_timer(case_id, timer_id, **kwargs):
-            if str(case_id) == str(broken):
+        def fire_timer(case, workflow, timer_id, **kwargs):  # the decision, taken alike in a batch and one item at a time
+            if case.id == broken:
                 raise RuntimeError("a bug, not a refusal")
-            return real(case_id, timer_id, **kwargs)
+            return real(case, workflow, timer_id, **kwargs)
 
-        monkeypatch.setattr(engine, "fire_timer", fire_timer)
+        monkeypatch.setattr(Case, "fire_timer", fire_timer)
         engine.clock.advance_to("2013-06-11T09:00")
         scheduler = Scheduler(engine, threading.RLock())
         assert scheduler.tick() == 1
@@ -145,7 +145,7 @@ class TestScheduler:
         assert "RuntimeError: a bug, not a refusal" in entry.error
         assert scheduler.tick() == 0  # set aside: not retried for ever
 
-        monkeypatch.setattr(engine, "fire_timer", real)  # the fix
+        monkeypatch.setattr(Case, "fire_timer", real)  # the fix
         assert engine.release(entry.id) == entry
         assert scheduler.tick() == 1
         assert state(engine, broken) == "on_site" and engine.quarantined() == []
@@ -155,7 +155,7 @@ class TestScheduler:
 
         engine = make_engine()
         case = noticed(engine)
-        monkeypatch.setattr(engine, "fire_timer", lambda *a, **k: (_ for _ in ()).throw(ConcurrentChange("lost")))
+        monkeypatch.setattr(Case, "fire_timer", lambda *a, **k: (_ for _ in ()).throw(ConcurrentChange("lost")))
         engine.clock.advance_to("2013-06-10T09:00")
         scheduler = Scheduler(engine, threading.RLock())
         assert scheduler.tick() == 0

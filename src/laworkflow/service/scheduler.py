@@ -24,11 +24,10 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from laworkflow.calendar.bounds import LATEST_MOMENT
-from laworkflow.cases.views import DueItem
 from laworkflow.engine import Engine
-from laworkflow.errors import ConcurrentChange
 from laworkflow.logs import get_logger
 from laworkflow.migration import offer_notifications
+from laworkflow.service.batch import handle_batch
 from laworkflow.service.notify import LogSink, Sink, deliver_pending
 
 log = get_logger("laworkflow.scheduler")
@@ -42,14 +41,17 @@ class Scheduler:
         lock: threading.RLock,
         *,
         poll_seconds: float = 5.0,
-        batch: int = 50,
+        batch: int = 256,
+        first_batch: int = 8,
         sinks: list[Sink] | None = None,
     ):
         self.engine = engine
         self.sinks: list[Sink] = sinks if sinks is not None else [LogSink()]
         self.lock = lock
         self.poll_seconds = poll_seconds
-        self.batch = batch
+        self.batch = batch  # the most items claimed, decided and committed together (`service.batch`)
+        self.first_batch = min(first_batch, batch)  # what a claim asks for after a short one: one item due is not kept waiting
+        self._size = self.first_batch
         self.stopping = threading.Event()
         self.wake = threading.Event()
         self.ready = threading.Event()
@@ -62,7 +64,12 @@ class Scheduler:
         self._alarm = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
 
     def tick(self) -> int:
-        """Catch the index up with the log, then handle every item due now (a batch at a time).
+        """Catch the index up with the log, then handle every item due now (a batch at a time, `service.batch`).
+
+        Each batch's events are committed in one transaction; the batch grows
+        while claims come back full (8, 16, … up to `batch`), so a backlog is
+        drained a few hundred commits' worth at a time and a lone item is not
+        held up behind a large claim.
 
         An item whose handling raises a ConcurrentChange (another writer won the
         race, after the engine's own retries) is transient: it is put back and
@@ -93,24 +100,18 @@ class Scheduler:
             with self.lock:
                 self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper)
                 now = self.engine.clock.now()
-                retry: list[DueItem] = []
-                set_aside: list[tuple[DueItem, Exception]] = []
-                with self.engine.due_store.claim(now, self.batch) as items:
-                    for item in items:
-                        try:
-                            self.engine.handle(item, at=now)
-                        except ConcurrentChange as error:
-                            retry.append(item)
-                            log.warning("scheduler.item_retry", case_id=str(item.case_id), item=item.name, error=str(error))
-                        except Exception as error:  # any other: set aside, say so, go on
-                            set_aside.append((item, error))
-                for item in retry:
+                size = self._size
+                with self.engine.due_store.claim(now, size) as items:
+                    outcome = handle_batch(self.engine, items, at=now)
+                for item in outcome.retry:
                     self.engine.due_store.restore(item)
-                for item, failure in set_aside:
+                for item, failure in outcome.failed:  # any error but a lost race: set aside, say so, go on
                     self.engine.due_store.quarantine_item(item, failure)
-            handled += len(items) - len(retry) - len(set_aside)
-            self.quarantined += len(set_aside)
-            if len(items) < self.batch or retry:
+            handled += len(outcome.handled)
+            self.quarantined += len(outcome.failed)
+            # Adapts to how much is due: a full claim doubles the next (up to `batch`), a short one starts small again.
+            self._size = min(self.batch, size * 2) if len(items) == size else self.first_batch
+            if len(items) < size or outcome.retry:
                 break
         self.fired += handled
         if follow_up_error is not None:

@@ -1,0 +1,160 @@
+"""Timers fired in batches: one transaction for the batch, a conflicting or failing case handled alone.
+
+Real SQLite files, and two engines on one file where another writer is needed.
+Every case here is an Ofsted inspection with its notice given: one timer,
+notice_ends, due on its first day on site, whose firing records TimerFired and
+the move to on_site.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from laworkflow.cases.case import Case
+from laworkflow.engine import Engine
+from laworkflow.service.scheduler import Scheduler
+
+OFSTED = "ofsted-laassi"
+START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
+TEAM = {"lead_inspector": "Lead HMI", "inspectors": ["HMI"]}
+DUE = "2013-06-10T09:00"  # every notice_ends below falls due on Monday 10 June 2013 (on_site_start)
+
+
+def noticed(engine, count):
+    cases = []
+    for _ in range(count):
+        case = engine.start(OFSTED, START, actor="hmci", at="2013-06-03T09:00")
+        engine.fire(case, "give_notice", {"on_site_start": "2013-06-10", **TEAM}, actor="ofsted", at="2013-06-05T10:00")
+        cases.append(case)
+    return cases
+
+
+def types(engine, case):
+    return [type(event).__name__ for event in engine.events.get(case)]
+
+
+def fired_per_case(engine, cases):
+    return {case: types(engine, case).count("TimerFired") for case in cases}
+
+
+@pytest.fixture
+def saves(monkeypatch):
+    """How many cases each save of an engine held: one save is one transaction (a spy; the real save runs)."""
+    sizes: list[int] = []
+    real = Engine.save
+
+    def save(self, *objs, **kwargs):
+        sizes.append(sum(isinstance(o, Case) for o in objs))
+        return real(self, *objs, **kwargs)
+
+    monkeypatch.setattr(Engine, "save", save)
+    return sizes
+
+
+def test_a_batch_commits_every_case_in_one_transaction(make_engine, sqlite_store, saves):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 5)
+    engine.clock.advance_to(DUE)
+    saves.clear()
+
+    assert Scheduler(engine, threading.RLock(), first_batch=8).tick() == 5
+
+    assert saves == [5]
+    assert fired_per_case(engine, cases) == dict.fromkeys(cases, 1)
+    assert {engine.get(case).state for case in cases} == {"on_site"}
+    assert engine.due(DUE) == []
+
+
+def test_a_case_another_engine_saved_first_is_retried_alone_and_the_others_commit_together(make_engine, sqlite_store, saves, monkeypatch):
+    ours = make_engine(sqlite_store)
+    theirs = make_engine(sqlite_store)  # another node on the same file
+    cases = noticed(ours, 3)
+    contested = cases[1]
+    ours.clock.advance_to(DUE)
+    theirs.clock.advance_to(DUE)
+    real = Engine.save
+    raced = []
+
+    def save(self, *objs, **kwargs):
+        if self is ours and not raced:  # between our load and our commit, the other node fires the same timer
+            raced.append(theirs.fire_timer(contested, "notice_ends"))
+        return real(self, *objs, **kwargs)
+
+    monkeypatch.setattr(Engine, "save", save)
+    saves.clear()
+
+    handled = Scheduler(ours, threading.RLock(), first_batch=8).tick()
+
+    assert raced == [True]
+    # Theirs (one case), then ours: the three together, refused whole; the two others together. The contested
+    # case, handled alone, found its timer already fired and wrote nothing.
+    assert saves == [1, 3, 2]
+    assert handled == 3
+    assert fired_per_case(ours, cases) == dict.fromkeys(cases, 1)
+    assert Counter(types(ours, contested)) == Counter(types(ours, cases[0]))  # the same events as an uncontested case, none twice
+    assert {ours.get(case).state for case in cases} == {"on_site"}
+    assert ours.quarantined() == [] and ours.due(DUE) == []
+
+
+def test_a_case_whose_handling_fails_is_quarantined_alone(make_engine, sqlite_store, saves, monkeypatch):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 3)
+    broken = cases[2]
+    before = types(engine, broken)
+    real = Case.fire_timer
+
+    def fire_timer(case, workflow, timer_id, **kwargs):
+        if case.id == broken:
+            raise RuntimeError("a bug, not a refusal")
+        return real(case, workflow, timer_id, **kwargs)
+
+    monkeypatch.setattr(Case, "fire_timer", fire_timer)
+    engine.clock.advance_to(DUE)
+    saves.clear()
+
+    assert Scheduler(engine, threading.RLock(), first_batch=8).tick() == 2
+
+    assert saves == [2]  # the two others in one transaction; nothing saved for the broken case
+    assert types(engine, broken) == before
+    assert fired_per_case(engine, cases) == {cases[0]: 1, cases[1]: 1, broken: 0}
+    (entry,) = engine.quarantined()
+    assert (entry.source, entry.kind, entry.case_id, entry.name) == ("item", "timer", broken, "notice_ends")
+    assert "RuntimeError: a bug, not a refusal" in entry.error
+
+
+def test_the_batch_grows_while_claims_come_back_full(make_engine, sqlite_store, saves):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 20)
+    engine.clock.advance_to(DUE)
+    saves.clear()
+    scheduler = Scheduler(engine, threading.RLock(), batch=8, first_batch=2)
+
+    assert scheduler.tick() == 20
+
+    assert saves == [2, 4, 8, 6]  # 2 and 4 full, 8 the most, then what was left
+    assert fired_per_case(engine, cases) == dict.fromkeys(cases, 1)
+    assert scheduler._size == 2  # the short claim: the next starts small again
+    late = noticed(engine, 1)
+    assert scheduler.tick() == 1 and saves[-1] == 1
+    assert fired_per_case(engine, late) == dict.fromkeys(late, 1)
+
+
+def test_two_schedulers_on_one_file_fire_each_timer_once(make_engine, sqlite_store):
+    ours = make_engine(sqlite_store)
+    theirs = make_engine(sqlite_store)
+    cases = noticed(ours, 30)
+    for engine in (ours, theirs):
+        engine.clock.advance_to(DUE)
+    schedulers = [Scheduler(engine, threading.RLock(), batch=16, first_batch=4) for engine in (ours, theirs)]
+    threads = [threading.Thread(target=s.tick) for s in schedulers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert fired_per_case(ours, cases) == dict.fromkeys(cases, 1)
+    assert Counter(ours.get(case).state for case in cases) == {"on_site": 30}
+    assert ours.quarantined() == []
