@@ -300,7 +300,8 @@ def run_backend(backend: dict, args: argparse.Namespace, per_case: int) -> dict:
         commands = baseline_commands(app, written.pop("ids"), min(args.fire_seconds, BASELINE_MAX_SECONDS), timers)
     finally:
         app.close()
-    assert written["events"] == built["events"], (written["events"], built["events"])
+    # Ours holds one event more: the record of the workflow definition the cases pin, stored with the first save.
+    assert written["events"] == built["events"] - 1, (written["events"], built["events"])
 
     return {
         "version": backend["version"],
