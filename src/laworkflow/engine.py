@@ -9,6 +9,7 @@ due index follows the notification log. Storage is configuration only
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -23,8 +24,8 @@ from laworkflow.calendar.working_days import calendar_for
 from laworkflow.cases.case import SYSTEM_ACTOR, Case, unexpected_fields
 from laworkflow.cases.readiness import allowed_now
 from laworkflow.cases.topics import topics_of
+from laworkflow.cases.viewing import case_view
 from laworkflow.cases.views import AllowedTrigger, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry
-from laworkflow.cases.withdrawal import withdrawn_of
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.encryption import check_opened, cipher_env
@@ -133,18 +134,18 @@ class Engine(Application[UUID]):
         write nor a node whose clock runs a little behind is refused for it.
         """
 
-        def attempt() -> Case:
+        def attempt() -> tuple[Case, CompiledWorkflow]:
             case, workflow = self._load(case_id)
             moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
             transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
             self._save(case, *self._spawn(case, transition, actor, moment))
-            return case
+            return case, workflow
 
-        case = self.retrying(attempt)
+        case, workflow = self.retrying(attempt)
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
         if case.parent_id is not None:  # only a child's transitions call for a reaction (never to this case itself)
             self.follow_up()
-        return self._view(case)
+        return case_view(case, workflow)  # the workflow the command was decided on: the one the case pins
 
     def fire_timer(self, case_id: UUID | str, timer_id: str, *, at: datetime | str | None = None) -> bool:
         """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
@@ -498,6 +499,10 @@ class Engine(Application[UUID]):
         records = self.definitions.records_for(objs)
         recordings = super().save(*objs, *records, **kwargs)
         self.definitions.saved(records)
+        if self.repository.cache is not None:  # a copy as saved, so the next command reads no event it wrote itself
+            for case in objs:
+                if isinstance(case, Case):
+                    self.repository.cache.put(case.id, copy.deepcopy(case))
         return recordings
 
     def _save(self, *cases: Case) -> None:
@@ -508,28 +513,7 @@ class Engine(Application[UUID]):
         return retrying(attempt, on_retry=lambda: log.info("case.retry_after_concurrent_change"))
 
     def _view(self, case: Case, as_of: datetime | None = None, known_on: date | None = None) -> CaseView:
-        workflow = self.pinned(case.definition_id, case.definition_version, case.definition_hash)
-        return CaseView(
-            id=case.id,
-            workflow=case.definition_id,
-            version=case.definition_version,
-            definition_hash=case.definition_hash,
-            state=case.state,
-            ended=workflow.is_terminal(case.state) or withdrawn_of(case) is not None,
-            data=case.data,
-            parameters=case.parameters,
-            timers=case.timers,
-            deadlines=case.deadlines,
-            parent=case.parent_id,
-            children=case.children,
-            events=case.version,
-            last_effective_at=case.effective_at,
-            as_of=as_of,
-            known_on=known_on,
-            findings=case.findings,
-            withdrawn=withdrawn_of(case),
-            responsible=case.__dict__.get("responsible"),
-        )
+        return case_view(case, self.pinned(case.definition_id, case.definition_version, case.definition_hash), as_of, known_on)
 
 
 __all__ = ["Engine", "SYSTEM_ACTOR"]

@@ -11,9 +11,6 @@ This module imports nothing from storage, scheduling, HTTP or the CLI.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -23,6 +20,8 @@ from eventsourcing.utils import get_topic
 
 from laworkflow.calendar.bounds import RANGE_TEXT, check_moment, within
 from laworkflow.calendar.clock import day_over_at, start_of_day, uk_date
+from laworkflow.cases.copying import copy_aggregate
+from laworkflow.cases.digest import event_digest, stored_digest, unexpected_fields
 from laworkflow.cases.findings import findings_after, out_of_force
 from laworkflow.definitions import derived
 from laworkflow.definitions.guards import GuardContext
@@ -33,43 +32,6 @@ from laworkflow.errors import BadTime, CaseWithdrawn, GuardFailed, InvalidData, 
 
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, (date, UUID)):
-        return str(value) if isinstance(value, UUID) else value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__} canonically")
-
-
-def event_digest(kind: str, fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an event's type and fields (its own digest excluded).
-
-    Fields that are None are left out, so an optional field added to an event
-    class later (upcast to None on old events) leaves old digests valid.
-    """
-    body = {key: value for key, value in fields.items() if key != "digest" and value is not None}
-    text = json.dumps({"type": kind, **body}, sort_keys=True, separators=(",", ":"), default=_canonical)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def stored_digest(event: Any) -> str:
-    """Recompute the digest of an event as it came back from the store."""
-    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    return event_digest(type(event).__qualname__, fields)
-
-
-def unexpected_fields(event: Any) -> list[str]:
-    """Names of fields a stored event came back with that its class does not have.
-
-    The mapper restores every key of the stored JSON onto the event, and the
-    digest covers only the class's fields, so a key added in the database would
-    otherwise ride along unseen: `verify` reports it as tampering and `history`
-    leaves it out of the details (flagging it by name).
-    """
-    known = {f.name for f in dataclasses.fields(event)}
-    return sorted(name for name in vars(event) if name not in known)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -222,6 +184,8 @@ class Case(Aggregate):
 
         def change(self, case: Case) -> None:
             case.children = [*case.children, {"id": self.child_id, "workflow": self.workflow, "trigger": self.trigger}]
+
+    __deepcopy__ = copy_aggregate  # the copy each command gets from the cache (cases.copying says why)
 
     def __init__(
         self,
