@@ -80,7 +80,7 @@ class TranscodedValueError(ValueError):
 
 
 def _readable_object(pairs: dict[str, Any]) -> Any:
-    """eventsourcing's JSONTranscoder forms, as the digest recipe writes them (cases.case._canonical)."""
+    """eventsourcing's JSONTranscoder forms, as the digest recipe writes them (cases.digest._canonical)."""
     if len(pairs) == 2 and "_type_" in pairs and "_data_" in pairs:
         kind, data = pairs["_type_"], pairs["_data_"]
         if kind == "datetime_iso" and isinstance(data, str):
