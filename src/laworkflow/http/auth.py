@@ -70,11 +70,16 @@ CaseId = Annotated[str, Path(max_length=36, pattern=CASE_ID_PATTERN, description
 
 
 def case_id(service: Served, value: str | UUID) -> UUID:
-    """The case a full id or a unique prefix names (read under the lock: the engine's case index); the key ring shares the store but is not a case."""
-    found = service.locked(service.engine.case_id, value)
+    """The case a full id or a unique prefix names, read under the lock (the engine's case index)."""
+    return service.locked(case_id_held, service.engine, value)
+
+
+def case_id_held(engine: Engine, value: str | UUID) -> UUID:
+    """`case_id` for a caller that holds the lock already; the key ring shares the store but is not a case."""
+    found = engine.case_id(value)
     if found == KEYRING_ID:
         raise UnknownCase(f"no case {found}")
     return found
 
 
-__all__ = ["CASE_ID_PATTERN", "Admin", "CaseId", "Reader", "Served", "Service", "Writer", "case_id", "principal_for", "served"]
+__all__ = ["CASE_ID_PATTERN", "Admin", "CaseId", "Reader", "Served", "Service", "Writer", "case_id", "case_id_held", "principal_for", "served"]

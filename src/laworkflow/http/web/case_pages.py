@@ -11,13 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from laworkflow.audit.verify import verify
 from laworkflow.engine import Engine
-from laworkflow.errors import InvalidData, LaworkflowError, UnknownCase
-from laworkflow.http.auth import case_id, served
+from laworkflow.errors import InvalidData, LaworkflowError
+from laworkflow.http.auth import case_id, case_id_held, served
 from laworkflow.http.errors import STATUS
 from laworkflow.http.web.access import User, may_send, web
 from laworkflow.http.web.forms import read_data
 from laworkflow.http.web.session import WebUser
-from laworkflow.keys import KEYRING_ID
 from laworkflow.pictures import state_diagram_svg, steps_from_history, timeline_from_history, timeline_svg
 from laworkflow.projections.case_search import SORTS, CaseQuery
 
@@ -135,10 +134,8 @@ async def fire(request: Request, user: User, case: CaseText) -> Response:
     at = str(form.get("at") or "").strip() or None
     service = served(request)
 
-    def run() -> UUID:  # under the lock already: the case id is resolved here, not by auth.case_id (which takes the lock)
-        cid = service.engine.case_id(case)
-        if cid == KEYRING_ID:
-            raise UnknownCase(f"no case {cid}")
+    def run() -> UUID:  # under the lock already
+        cid = case_id_held(service.engine, case)
         offered = {t.trigger: t for t in service.engine.allowed_triggers(cid)}
         fields = offered[trigger].fields if trigger in offered else {}
         service.engine.fire(cid, trigger, read_data(form, fields), actor=user.name, at=at)  # the engine refuses a trigger not allowed
