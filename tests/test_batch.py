@@ -15,6 +15,7 @@ import pytest
 
 from laworkflow.cases.case import Case
 from laworkflow.engine import Engine
+from laworkflow.service.batch import handle_batch
 from laworkflow.service.scheduler import Scheduler
 
 OFSTED = "ofsted-laassi"
@@ -166,3 +167,90 @@ def test_two_schedulers_on_one_store_fire_each_timer_once(make_engine, shared_st
     assert fired_per_case(ours, cases) == dict.fromkeys(cases, 1)
     assert Counter(ours.get(case).state for case in cases) == {"on_site": 30}
     assert ours.quarantined() == []
+
+
+def test_a_case_whose_cached_copy_is_stale_is_refused_by_the_store_and_handled_alone(make_engine, shared_store, saves):
+    ours = make_engine(shared_store)
+    theirs = make_engine(shared_store)
+    cases = noticed(ours, 3)  # ours caches each case as it saved it
+    for engine in (ours, theirs):
+        engine.clock.advance_to(DUE)
+    items = ours.due(DUE)  # claimed by ours; then another node moves a case ours holds in its cache
+    assert theirs.fire_timer(cases[0], "notice_ends")
+    saves.clear()
+
+    outcome = handle_batch(ours, items, at=ours.clock.now())
+
+    # The batch, decided on the stale copy, was refused whole; the other two together; the stale case alone, read afresh.
+    assert saves == [3, 2]  # alone, the case finds its timer fired: nothing to save
+    assert sorted(map(str, (i.case_id for i in outcome.handled))) == sorted(map(str, cases)) and not outcome.failed
+    assert fired_per_case(ours, cases) == dict.fromkeys(cases, 1)
+    assert {ours.get(case).state for case in cases} == {"on_site"}
+
+
+def test_a_case_that_fails_after_it_changed_is_dropped_from_the_cache(make_engine, sqlite_store, monkeypatch):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 2)
+    broken = cases[1]
+    real = Case.fire_timer
+
+    def fire_timer(case, workflow, timer_id, **kwargs):
+        fired = real(case, workflow, timer_id, **kwargs)  # the case has changed in memory ...
+        if case.id == broken:
+            raise RuntimeError("... and then a bug")
+        return fired
+
+    monkeypatch.setattr(Case, "fire_timer", fire_timer)
+    engine.clock.advance_to(DUE)
+
+    assert Scheduler(engine, threading.RLock(), first_batch=8).tick() == 1
+
+    assert engine.get(broken).state == "notice_given"  # as stored: the changed, unsaved case did not stay in the cache
+    monkeypatch.setattr(Case, "fire_timer", real)
+    (entry,) = engine.quarantined()
+    engine.release(entry.id)
+    assert Scheduler(engine, threading.RLock(), first_batch=8).tick() == 1
+    assert fired_per_case(engine, cases) == dict.fromkeys(cases, 1)
+    assert engine.get(broken).state == "on_site"
+
+
+def test_the_index_folds_a_batch_s_own_events_without_reading_them_back(make_engine, sqlite_store, monkeypatch):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 12)
+    engine.clock.advance_to(DUE)
+    engine.due_store.catch_up(engine.recorder, engine.mapper)
+    read: list[int] = []
+    real = type(engine.recorder).select_notifications
+
+    def select_notifications(recorder, start, limit, *args, **kwargs):
+        notifications = real(recorder, start, limit, *args, **kwargs)
+        read.extend(n.id for n in notifications)
+        return notifications
+
+    monkeypatch.setattr(type(engine.recorder), "select_notifications", select_notifications)
+    before = engine.recorder.max_notification_id()
+
+    assert Scheduler(engine, threading.RLock(), batch=4, first_batch=4).tick() == 12
+
+    after = engine.recorder.max_notification_id()
+    # The batches' own events (every id from before+1 on) were folded as saved: only the last batch's are read back,
+    # by the next catch-up, which cannot know of them.
+    assert [i for i in read if before < i <= after - 8] == []
+    rebuilt = make_engine(sqlite_store)
+    rebuilt.due_store.reset()
+    rebuilt.due_store.catch_up(rebuilt.recorder, rebuilt.mapper)
+    assert engine.due_store.due() == rebuilt.due_store.due()  # the same index as folding the log from the start
+    assert fired_per_case(engine, cases) == dict.fromkeys(cases, 1)
+
+
+def test_events_that_do_not_follow_the_index_position_are_read_from_the_log_instead(make_engine, sqlite_store):
+    engine = make_engine(sqlite_store)
+    cases = noticed(engine, 2)
+    engine.due_store.catch_up(engine.recorder, engine.mapper)
+    position = engine.recorder.max_notification_id()
+    engine.fire_timer(cases[0], "notice_ends", at=DUE)  # events the index has not folded
+    stale = [(position + 5, object())]  # not the next notification: must be ignored, not folded
+
+    assert engine.due_store.catch_up(engine.recorder, engine.mapper, stale) == engine.recorder.max_notification_id() - position
+
+    assert [item.case_id for item in engine.due_store.due() if item.name == "notice_ends"] == [cases[1]]

@@ -494,15 +494,20 @@ class Engine(Application[UUID]):
         except DefinitionChanged as error:  # the parent takes no command until migrated; its children go on
             log.warning("reaction.blocked", case_id=str(job.parent_id), child_id=str(job.child_id), reaction=job.reaction.id, error=str(error))
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save atomically, with the record of any definition content a saved case pins that the store does not hold yet."""
+    def save(self, *objs: Any, handed_over: bool = False, **kwargs: Any) -> Any:
+        """Save atomically, with the record of any definition content a saved case pins that the store does not hold yet.
+
+        The saved cases are cached as saved, so the next command reads no event it
+        wrote itself: a copy, unless `handed_over` says the caller will not touch
+        them again (or they are the cache's own objects already), which spares the copy.
+        """
         records = self.definitions.records_for(objs)
         recordings = super().save(*objs, *records, **kwargs)
         self.definitions.saved(records)
-        if self.repository.cache is not None:  # a copy as saved, so the next command reads no event it wrote itself
+        if self.repository.cache is not None:
             for case in objs:
                 if isinstance(case, Case):
-                    self.repository.cache.put(case.id, copy.deepcopy(case))
+                    self.repository.cache.put(case.id, case if handed_over else copy.deepcopy(case))
         return recordings
 
     def _save(self, *cases: Case) -> None:

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from laworkflow.cases.case import Case
 from laworkflow.cases.views import DueItem
+from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.engine import Engine
 from laworkflow.errors import ConcurrentChange
 from laworkflow.logs import get_logger
@@ -47,6 +49,7 @@ class Outcome:
     handled: list[DueItem] = field(default_factory=list)
     retry: list[DueItem] = field(default_factory=list)
     failed: list[tuple[DueItem, Exception]] = field(default_factory=list)
+    recorded: list[tuple[int, Any]] = field(default_factory=list)  # the batch's events as saved: (notification id, event), for the index
 
 
 @dataclass
@@ -74,14 +77,19 @@ def handle_batch(engine: Engine, items: list[DueItem], *, at: datetime) -> Outco
         changed = [d for d in decided if d.case.pending_events]
         try:
             if changed:
-                engine.save(*(d.case for d in changed))
+                recordings = engine.save(*(d.case for d in changed), handed_over=True)
+                outcome.recorded = [(r.notification.id, r.domain_event) for r in recordings]
         except IntegrityError:
+            for d in changed:  # decided but not saved: the cache must not keep what the store refused
+                _forget(engine, d.case.id)
             lost = _conflicting(engine, changed)
             log.info("batch.conflict", cases=len(changed), conflicting=len(lost))
             for d in lost:  # retried alone; the others are loaded, decided and saved again together
                 alone.extend(by_case.pop(d.case.id))
             continue
         except Exception:  # the store failed otherwise: each alone, classified as one item at a time always was
+            for d in changed:
+                _forget(engine, d.case.id)
             break
         _committed(engine, decided, at, outcome)
         by_case = {}
@@ -111,7 +119,7 @@ def _decide(engine: Engine, by_case: dict[UUID, list[DueItem]], at: datetime, al
     for case_id in list(by_case):
         case_items = by_case[case_id]
         try:
-            case, workflow = engine._load(case_id)
+            case, workflow = _held(engine, case_id)
             loaded_version = case.version
             fired = []
             for item in case_items:
@@ -120,10 +128,43 @@ def _decide(engine: Engine, by_case: dict[UUID, list[DueItem]], at: datetime, al
                 else:
                     fired.append(case.record_missed_deadlines(workflow, at=at) > 0)
         except Exception:  # handled alone, where it is classified (retried or quarantined) as before
+            _forget(engine, case_id)
             alone.extend(by_case.pop(case_id))
             continue
         decided.append(_Decided(case, loaded_version, case_items, fired))
     return decided
+
+
+def _held(engine: Engine, case_id: UUID) -> tuple[Case, CompiledWorkflow]:
+    """The case the engine's cache holds, itself, and the workflow a command decides it on.
+
+    Not a copy, and not read again from the store: the caller holds the engine's
+    lock, so no one else sees the case while it is decided, and a case that fails
+    is dropped from the cache (`_forget`). A case another node changed since it
+    was cached is decided on what this node last saw; its save is refused (the
+    store's version check) and it is handled alone, read afresh.
+    """
+    cache = engine.repository.cache
+    if cache is not None:
+        try:
+            cached = cache.get(case_id)
+        except KeyError:
+            cached = None
+        if isinstance(cached, Case):
+            return cached, engine.definitions.for_command(cached.definition_id, cached.definition_version, cached.definition_hash)
+    case, workflow = engine._load(case_id)
+    if cache is not None:
+        cache.put(case_id, case)  # this copy becomes the cached case, saved as it is
+    return case, workflow
+
+
+def _forget(engine: Engine, case_id: UUID) -> None:
+    """Drop a case from the cache: it was changed and not saved, so the next command reads it from the store."""
+    if engine.repository.cache is not None:
+        try:
+            engine.repository.cache.get(case_id, evict=True)
+        except KeyError:
+            pass
 
 
 def _conflicting(engine: Engine, changed: list[_Decided]) -> list[_Decided]:

@@ -22,14 +22,33 @@ with a notification of kind `item_quarantined`, and everything else goes on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from laworkflow.cases.views import DueItem, QuarantinedItem
 from laworkflow.errors import NotQuarantined
+from laworkflow.projections.quarantine import event_entry
 
 TRACKING = "due-index"
+
+
+def follows(position: int, known: Sequence[tuple[int, Any]]) -> bool:
+    """Whether `known` (notification id, event) are exactly the notifications after `position`: consecutive ids from the next."""
+    return bool(known) and all(notification_id == position + 1 + offset for offset, (notification_id, _) in enumerate(known))
+
+
+def decode(notifications: Sequence[Any], mapper: Any) -> tuple[list[tuple[int, Any]], list[QuarantinedItem]]:
+    """The domain events of stored notifications, with their ids; one that no longer decodes is set aside, not raised."""
+    decoded: list[tuple[int, Any]] = []
+    set_aside: list[QuarantinedItem] = []
+    for notification in notifications:
+        try:
+            decoded.append((notification.id, mapper.to_domain_event(notification)))
+        except Exception as error:  # a stored event that no longer decodes: set aside, go on
+            set_aside.append(event_entry(notification, error, "?", notification.id))
+    return decoded, set_aside
 
 
 class Positions(ABC):
@@ -59,8 +78,14 @@ class TimerIndex(ABC):
     """
 
     @abstractmethod
-    def catch_up(self, recorder: Any, mapper: Any) -> int:
-        """Fold in every notification recorded since the stored position; returns how many."""
+    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
+        """Fold in every notification recorded since the stored position; returns how many.
+
+        `known` is what the caller has just saved, (notification id, domain event)
+        as `Application.save` returned them: when they are exactly the next
+        notifications they are folded as they are, without reading and decoding them
+        back. Otherwise (another writer got in between, ids with a gap) they are ignored.
+        """
 
     @abstractmethod
     def due(self, before: datetime | None = None) -> list[DueItem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ class MemoryDueStore(DueStore):
         self.notifications: dict[str, dict[str, Any]] = {}
         self.quarantine: dict[str, QuarantinedItem] = {}
 
-    def catch_up(self, recorder: Any, mapper: Any) -> int:
+    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
         seen = 0
         for notifications in pages(recorder, self.position(), _BATCH):
             for notification in notifications:
