@@ -33,7 +33,7 @@ skipped with the reason printed when the server cannot be reached):
      commands/s. (A fire is one command that saves two events: TimerFired and
      the self-transition.)
 
-  3. HTTP (SQLite only). `laworkflow.api.create_app(engine, lock=...)` served
+  3. HTTP (SQLite only). `laworkflow.api.create_app(engine)` served
      by uvicorn in a subprocess exactly as `laworkflow serve` configures it;
      an `inspector` key issued with `laworkflow.keys.Keys`; 64 Ofsted cases
      brought to `on_site`; clients (httpx, one thread and one connection each)
@@ -318,7 +318,7 @@ def run_backend(backend: dict, args: argparse.Namespace, per_case: int) -> dict:
 # ------------------------------------------------------------------- HTTP
 
 SERVER = r"""
-import logging, sys, threading
+import logging, sys
 import structlog, uvicorn
 from laworkflow import Catalog
 from laworkflow.http.app import create_app
@@ -327,7 +327,7 @@ from laworkflow.startup import open_engine
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 store, workflows, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 engine = open_engine(Catalog.from_directory(workflows), store)
-config = uvicorn.Config(create_app(engine, lock=threading.RLock()), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_config=None, lifespan="on")
 try:
     uvicorn.Server(config).run()  # as `laworkflow serve` configures it
 finally:

@@ -163,10 +163,9 @@ def _eventually(predicate, seconds: float = 20) -> None:
 def service(make_engine, tmp_path):
     """A real app and a real scheduler thread over one SQLite file, sharing one lock, as `serve` builds them."""
     engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite'}")
-    lock = threading.RLock()
-    scheduler = Scheduler(engine, lock, poll_seconds=0.05)
+    scheduler = Scheduler(engine, engine.lock, poll_seconds=0.05)
     thread = scheduler.start_in_thread()
-    with TestClient(create_app(engine, lock=lock, ready=readiness(scheduler, thread))) as client:
+    with TestClient(create_app(engine, ready=readiness(scheduler, thread))) as client:
         _eventually(lambda: client.get("/readyz").status_code == 200)
         yield engine, scheduler, thread, client
     scheduler.stop()

@@ -5,13 +5,19 @@ let it decide, and save every event of the command in one atomic write — a
 parent and the child it starts included. Queries read the event store; the
 due index follows the notification log. Storage is configuration only
 (`laworkflow.store`): SQLite file, PostgreSQL, or memory for unit tests.
+
+Threads: `Engine.lock` guards what the engine keeps in memory; callers hold it
+around a query; a command takes it to decide and lets it go while its events are
+committed, with those of any command committing then (`laworkflow.commits`).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -26,6 +32,7 @@ from laworkflow.cases.readiness import allowed_now
 from laworkflow.cases.topics import topics_of
 from laworkflow.cases.viewing import case_view
 from laworkflow.cases.views import AllowedTrigger, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry
+from laworkflow.commits import CommitGroup, InFlight
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.encryption import check_opened, cipher_env
@@ -91,6 +98,9 @@ class Engine(Application[UUID]):
         self._register_follower = Follower(self._register, self._cases)
         self._reacting = False
         self._closed = False
+        self.lock = threading.RLock()  # see the module's docstring: held to decide, let go to commit
+        self._commits = CommitGroup(lambda *objs: self.save(*objs))  # late-bound: `save` may be wrapped
+        self._in_flight = InFlight(self.lock)  # one command at a time per case, from its decision to its commit
 
     # ------------------------------------------------------------------ commands
 
@@ -135,16 +145,20 @@ class Engine(Application[UUID]):
         """
 
         def attempt() -> tuple[Case, CompiledWorkflow]:
-            case, workflow = self._load(case_id)
-            moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
-            transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
-            self._save(case, *self._spawn(case, transition, actor, moment))
+            with self._one_at_a_time(case_id):
+                with self.lock:
+                    case, workflow = self._load(case_id)
+                    moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
+                    transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
+                    cases = (case, *self._spawn(case, transition, actor, moment))
+                self._save(*cases)
             return case, workflow
 
         case, workflow = self.retrying(attempt)
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
         if case.parent_id is not None:  # only a child's transitions call for a reaction (never to this case itself)
-            self.follow_up()
+            with self.lock:
+                self.follow_up()
         return case_view(case, workflow)  # the workflow the command was decided on: the one the case pins
 
     def fire_timer(self, case_id: UUID | str, timer_id: str, *, at: datetime | str | None = None) -> bool:
@@ -152,26 +166,32 @@ class Engine(Application[UUID]):
         moment = self._moment(at)
 
         def attempt() -> tuple[bool, Case]:
-            case, workflow = self._load(case_id)
-            fired = case.fire_timer(workflow, timer_id, at=moment)
-            if case.pending_events:
-                self._save(case)
+            with self._one_at_a_time(case_id):
+                with self.lock:
+                    case, workflow = self._load(case_id)
+                    fired = case.fire_timer(workflow, timer_id, at=moment)
+                if case.pending_events:
+                    self._save(case)
             return fired, case
 
         fired, case = self.retrying(attempt)
         log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=case.key, timer_id=timer_id, at=moment.isoformat())
         if fired and case.parent_id is not None:
-            self.follow_up()
+            with self.lock:
+                self.follow_up()
         return fired
 
     def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:
         moment = self._moment(at)
 
         def attempt() -> int:
-            case, workflow = self._load(case_id)
-            count = case.record_missed_deadlines(workflow, at=moment)
+            with self._one_at_a_time(case_id):
+                with self.lock:
+                    case, workflow = self._load(case_id)
+                    count = case.record_missed_deadlines(workflow, at=moment)
+                if count:
+                    self._save(case)
             if count:
-                self._save(case)
                 log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
             return count
 
@@ -497,10 +517,8 @@ class Engine(Application[UUID]):
     def save(self, *objs: Any, handed_over: bool = False, **kwargs: Any) -> Any:
         """Save atomically, with the record of any definition content a saved case pins that the store does not hold yet.
 
-        The saved cases are cached as saved, so the next command reads no event it
-        wrote itself: a copy, unless `handed_over` says the caller will not touch
-        them again (or they are the cache's own objects already), which spares the copy.
-        """
+        Saved cases are cached as saved (the next command reads no event it wrote): a copy, unless `handed_over` (the caller
+        will not touch them again, or they are the cache's own objects) spares it."""
         records = self.definitions.records_for(objs)
         recordings = super().save(*objs, *records, **kwargs)
         self.definitions.saved(records)
@@ -510,8 +528,14 @@ class Engine(Application[UUID]):
                     self.repository.cache.put(case.id, case if handed_over else copy.deepcopy(case))
         return recordings
 
+    def _one_at_a_time(self, case_id: UUID | str) -> AbstractContextManager[None]:
+        """Held from a command's decision to its commit: another command on the case, in this process, waits (`commits.InFlight`)."""
+        with self.lock:
+            return self._in_flight.holding(self.case_id(case_id))
+
     def _save(self, *cases: Case) -> None:
-        save_or_conflict(self.save, *cases, says="another writer changed the case first")
+        """A command's save: committed with any other command's saving at that moment (`laworkflow.commits`)."""
+        save_or_conflict(self._commits.commit, *cases, says="another writer changed the case first")
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """Reload and retry when another writer got to the case first (optimistic concurrency)."""

@@ -28,20 +28,21 @@ Request bodies are limited to `max_body_bytes` (default $LAWORKFLOW_MAX_BODY_BYT
 else 1 MB), checked on Content-Length and on the bytes of a chunked body as
 they arrive, before anything is parsed.
 
-Concurrency: endpoints are plain `def`s, run in a thread pool, and every call
-into the engine holds one lock. The Engine's event store is safe to share
-between threads, but the projections it keeps in memory (due index, authority
-register, child follower) and its "reacting" flag are not: two threads catching
-up at once could fold the same notification twice. Commands on SQLite are
-serialised by the database anyway, so the lock costs little on one node;
-several nodes scale out as separate processes (optimistic concurrency in the
-store keeps them consistent). A scheduler running in the same process must take
-the same lock (`create_app(engine, lock=...)`, `app.state.engine_lock`).
+Concurrency: endpoints are plain `def`s, run in a thread pool, and every query
+into the engine holds its lock (`Engine.lock`). The Engine's event store is safe
+to share between threads, but the projections it keeps in memory (due index,
+authority register, child follower) and its "reacting" flag are not: two threads
+catching up at once could fold the same notification twice. Commands are not
+called under the lock: each takes it while it decides and lets it go while its
+events are committed, so commands on different cases arriving together share one
+commit (`laworkflow.commits`), each answered after the commit that holds its
+events. Several nodes scale out as separate processes (optimistic concurrency in
+the store keeps them consistent). A scheduler running in the same process takes
+the same lock (`engine.lock`, also `app.state.engine_lock`).
 """
 
-import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -60,20 +61,17 @@ API_VERSION = "1"
 def create_app(
     engine: Engine,
     *,
-    lock: AbstractContextManager[Any] | None = None,
     close_engine: bool = False,
     ready: Callable[[], bool] | None = None,
     max_body_bytes: int | None = None,
 ) -> FastAPI:
     """An HTTP API over one Engine; the caller owns the engine unless `close_engine`.
 
-    `lock` guards every engine call (default a new `threading.Lock`); pass the one a scheduler in the
-    same process holds while it fires timers (`laworkflow.service.process.serve` passes its RLock).
     `ready` is asked by /readyz besides the store (serve passes "the scheduler thread is alive and
     healthy"): a service whose timers have stopped must not say it is ready. `max_body_bytes` limits
     request bodies (default $LAWORKFLOW_MAX_BODY_BYTES, else 1 MB).
     """
-    lock = lock if lock is not None else threading.Lock()
+    lock = engine.lock  # what every query holds; commands take it themselves (the module's docstring)
     limit = max_body_bytes if max_body_bytes is not None else max_body_bytes_from_env()
     keys = Keys(engine)
 

@@ -51,16 +51,15 @@ def serve(
     `checkpoints.every` seconds and after the scheduler stops (`service.checkpoints`).
     The caller owns the engine and closes it after this returns.
     """
-    lock = threading.RLock()
     sinks = [LogSink(), *(WebhookSink(url) for url in webhooks or [])]
-    scheduler = Scheduler(engine, lock, poll_seconds=poll_seconds, sinks=sinks)
+    scheduler = Scheduler(engine, engine.lock, poll_seconds=poll_seconds, sinks=sinks)  # the lock the HTTP API's queries hold
     log.info("service.starting", host=host, port=port, http=http)
     keeper = keeper_for(engine, checkpoints or CheckpointSettings())
     if keeper is not None:
         keeper.start_in_thread()
     try:
         if http:
-            _serve_http(engine, scheduler, lock, host=host, port=port)
+            _serve_http(engine, scheduler, host=host, port=port)
         else:
 
             def stop(signum: int, frame: Any) -> None:
@@ -76,7 +75,7 @@ def serve(
     return scheduler.fired
 
 
-def _serve_http(engine: Engine, scheduler: Scheduler, lock: threading.RLock, *, host: str, port: int) -> None:
+def _serve_http(engine: Engine, scheduler: Scheduler, *, host: str, port: int) -> None:
     import uvicorn
 
     from laworkflow.http.app import create_app
@@ -91,7 +90,7 @@ def _serve_http(engine: Engine, scheduler: Scheduler, lock: threading.RLock, *, 
 
     thread = scheduler.start_in_thread()
     try:
-        app = create_app(engine, lock=lock, ready=readiness(scheduler, thread))
+        app = create_app(engine, ready=readiness(scheduler, thread))
         server = Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
 
         def stop(signum: int, frame: Any) -> None:

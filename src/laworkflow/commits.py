@@ -1,0 +1,131 @@
+"""Group commit: concurrent saves joined into one transaction, each caller answered after the commit that holds its events.
+
+On disk a command's cost is mostly its commit (an fsync on SQLite, a round trip
+and the notification table's lock on PostgreSQL). When several threads save at
+once — HTTP requests on different cases, a service's worker threads — each
+waiting for a commit of its own makes them queue behind one another. Here the
+first caller to find no commit under way commits for everyone waiting (the
+leader, as in PostgreSQL's own group commit and RocksDB's write groups); those
+who arrive meanwhile wait, and the next of them commits the next group. One
+caller alone is its own leader at once, so a lone command waits for nothing.
+
+A group is all or nothing in the store, so one caller must not spoil it for the
+others: if the group's save raises (another writer saved one of its cases
+first, two callers changed the same case, anything else), each caller's
+aggregates are saved again on their own and each caller gets its own outcome —
+saved, or its own exception, raised in its own thread for it to retry or report.
+
+The leader runs `save` without any lock of its caller's: `save` must be safe to
+call from any thread (the engine's is; see `Engine.lock`). The aggregates are
+eventsourcing's: a save collects (empties) their `pending_events`, so the
+leader notes them first and puts them back before saving each caller alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+GROUP_LIMIT = 256  # the most callers one commit answers; the rest form the next group
+
+
+@dataclass
+class _Waiting:
+    """One caller's aggregates and, once a leader has committed them, its outcome."""
+
+    aggregates: tuple[Any, ...]
+    done: bool = False
+    error: BaseException | None = None
+    size: int = 1  # callers in the transaction that committed it
+
+
+class CommitGroup:
+    """Saves from many threads, committed together; `commit` returns once this caller's aggregates are stored (or raises why not)."""
+
+    def __init__(self, save: Callable[..., Any], *, limit: int = GROUP_LIMIT):
+        self._save = save
+        self._limit = limit
+        self._state = threading.Condition()
+        self._waiting: list[_Waiting] = []
+        self._leading = False
+        self.sizes: list[int] = []  # sizes of the last groups committed, newest last (a short history, for measurement)
+
+    def commit(self, *aggregates: Any) -> int:
+        """Save `aggregates` atomically, in one transaction with whatever else is waiting; returns the size of that group."""
+        mine = _Waiting(aggregates)
+        with self._state:
+            self._waiting.append(mine)
+            while self._leading and not mine.done:
+                self._state.wait()
+            if not mine.done:
+                self._leading = True
+                group, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
+        if not mine.done:
+            try:
+                self._commit(group)
+            finally:
+                with self._state:
+                    self._leading = False
+                    self._state.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.size
+
+    def _commit(self, group: list[_Waiting]) -> None:
+        """Save the group in one transaction; if that fails, each caller's aggregates alone, each with its own outcome."""
+        aggregates = [aggregate for waiting in group for aggregate in waiting.aggregates]
+        pending = [list(aggregate.pending_events) for aggregate in aggregates]  # a save collects them, even one that fails
+        try:
+            self._save(*aggregates)
+        except BaseException as error:
+            if len(group) == 1:
+                group[0].error = error
+            else:
+                for aggregate, events in zip(aggregates, pending, strict=True):
+                    aggregate.pending_events[:] = events  # as they were decided, to be saved again alone
+                for waiting in group:
+                    try:
+                        self._save(*waiting.aggregates)
+                    except BaseException as own:  # this caller's alone: raised in its thread
+                        waiting.error = own
+        else:
+            for waiting in group:
+                waiting.size = len(group)
+        self.sizes = [*self.sizes[-99:], len(group)]
+        for waiting in group:
+            waiting.done = True
+
+
+class InFlight:
+    """What is between its decision and its commit: a second command on the same case waits for the first to be committed.
+
+    Commands decide under one lock and commit outside it, so without this two
+    commands on one case could both decide on the same version and one of them be
+    refused at the commit (and retried, or, after the retries, answered 409) —
+    which one process must not do to itself. The wait is on a condition of the
+    deciding lock, so a caller that holds that lock (re-entrantly) lets it go
+    while it waits, and the command it waits for can finish.
+    """
+
+    def __init__(self, lock: Any):
+        self._settled = threading.Condition(lock)
+        self._keys: set[Hashable] = set()
+
+    @contextmanager
+    def holding(self, key: Hashable) -> Iterator[None]:
+        with self._settled:
+            while key in self._keys:
+                self._settled.wait()
+            self._keys.add(key)
+        try:
+            yield
+        finally:
+            with self._settled:
+                self._keys.discard(key)
+                self._settled.notify_all()
+
+
+__all__ = ["GROUP_LIMIT", "CommitGroup", "InFlight"]
