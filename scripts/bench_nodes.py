@@ -7,8 +7,8 @@ at the end; the run stops with the reason when the server cannot be reached):
   1. Timer firing with K = 1 and K = 3 nodes, as shipped; then, unless
      --no-experiments, two changes tried in the node processes only (nothing
      under src/ is changed): claiming whole cases instead of rows
-     (`claim_by_case` below), with K = 1 and K = 3, and K = 3 claiming by case
-     with eventsourcing's table lock switched off. For each, a fresh database gets
+     (`claim_by_case` below; --experiment), with K = 1 and K = 3, and K = 3
+     claiming so with eventsourcing's table lock switched off. For each, a fresh database gets
      N pending timers across M cases, built with `scripts/bench_service.py`'s
      builders (its `timer_workflow`: N/M timers armed in one state, each firing
      a self-transition; `build_cases`: saved 200 cases a save), and the timer
@@ -172,31 +172,41 @@ def unlock_table(recorder: Any) -> None:
     recorder.lock_table_statements = []
 
 
-CASE_LOCK = 0x6C77_6363  # the advisory-lock namespace of --claim-by-case (the other key is a hash of the case id)
-CLAIM_BY_CASE = (
-    "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due "
-    "WHERE due_at <= %s AND pg_try_advisory_xact_lock(%s, hashtext(case_id::text)) "
-    "ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED"
+CASE_LOCK = 0x6C77_6363  # the advisory-lock namespace of the claim experiments (the other key is a hash of the case id)
+CLAIM_CASES = "SELECT case_id FROM lw_due WHERE due_at <= %s AND pg_try_advisory_xact_lock(%s, hashtext(case_id::text)) ORDER BY due_at LIMIT %s"
+CLAIM_ROWS_OF = (
+    "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE case_id = ANY(%s) AND due_at <= %s ORDER BY {order} LIMIT %s FOR UPDATE SKIP LOCKED"
 )
 
 
-def claim_by_case(store: Any) -> None:
-    """An experiment, for this process only: the due store's claim takes whole cases, not rows.
+def claim_by_case(store: Any, *, whole: bool) -> None:
+    """An experiment, for this process only: the due store's claim takes cases, not rows.
 
-    The shipped claim (`PostgresDueStore.claim`) skips rows another node holds, so when several timers of
-    one case are due, two nodes can claim different timers of the same case, both load it, and the second
-    save fails on the case's version (`batch.conflict`), sending the batch's moved cases through one
-    transaction each. Here each row is taken only if its case's transaction-scoped advisory lock could be
-    had too, so a case claimed by one node is skipped by the others until that node's claim ends. The
-    index scan in due order evaluates the condition row by row and stops at LIMIT, so only the cases of
-    the rows looked at are locked. Same statement otherwise; the rows are deleted as the shipped claim does.
+    The shipped claim (`PostgresDueStore.claim`) takes the first due rows no other node holds. Several
+    nodes can then claim different timers of one case, both load it, and the second save fails on the
+    case's version (`batch.conflict`), sending that batch's moved cases through one transaction each; and
+    a backlog of several timers per case is fired one timer per load of the case.
+
+    Here the rows are scanned in due order (the index on due_at, stopping at LIMIT) and a row counts only
+    if its case's transaction-scoped advisory lock could be had, so a case one node claimed is skipped by
+    the others until that node's claim ends. Then:
+    - `whole=False` ("case"): the claim is those rows, in due order, as before;
+    - `whole=True` ("whole case"): the claim is every due row of those cases, case after case (in the
+      order of their first due row), each case's rows in due order, up to LIMIT rows: a backlog of k
+      timers on a case is fired with one load and one save of it, not k. The advisory locks of cases left
+      out by LIMIT are held to the end of the claim too (they are skipped by other nodes meanwhile).
+    The rows are deleted when the claim ends, as the shipped claim does.
     """
 
     @contextmanager
     def claim(before: Any, limit: int) -> Iterator[list[Any]]:
+        moment = before.astimezone(UTC)
         with store._lock, store._connection.transaction(), store._connection.cursor() as cursor:
-            cursor.execute(CLAIM_BY_CASE, (before.astimezone(UTC), CASE_LOCK, limit))
-            items = store._readable(cursor, cursor.fetchall())
+            cursor.execute(CLAIM_CASES, (moment, CASE_LOCK, limit))
+            cases = list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+            order = "array_position(%s, case_id), due_at" if whole else "due_at"
+            cursor.execute(CLAIM_ROWS_OF.format(order=order), (cases, moment, *([cases] if whole else []), limit))
+            items = store._readable(cursor, cursor.fetchall()) if cases else []
             yield items
             for item in items:
                 cursor.execute("DELETE FROM lw_due WHERE case_id = %s AND kind = %s AND name = %s", (item.case_id, item.kind, item.name))
@@ -224,6 +234,46 @@ def backend_cpu(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's command name and CPU seconds so far (user + system), from /proc."""
+    found: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 1 :].split()
+        found[int(entry.name)] = (name, (int(rest[11]) + int(rest[12])) / tick)
+    return found
+
+
+def others(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], ours: set[int]) -> dict[str, Any]:
+    """CPU the rest of the machine used between two snapshots: every process but ours (the run's processes, the database's
+    backends, this one), by command name. A process that ended in between is missed; one that began is counted whole."""
+    by_name: dict[str, float] = {}
+    for pid, (name, used) in after.items():
+        if pid not in ours:
+            by_name[name] = by_name.get(name, 0.0) + used - before.get(pid, (name, 0.0))[1]
+    top = sorted(by_name.items(), key=lambda pair: -pair[1])[:5]
+    return {"cpu_seconds": sum(by_name.values()), "top": {name: round(seconds, 2) for name, seconds in top if seconds >= 0.05}}
+
+
+def parallelism(seconds: float = 1.0) -> dict[str, float]:
+    """A pure-Python loop in 1 process, then in 2 at once: how many cores this machine gives a parallel job right now."""
+    spin = (
+        "import sys, time\nn, end = 0, time.perf_counter() + float(sys.argv[1])\n"
+        "while time.perf_counter() < end:\n    for _ in range(1000):\n        n += 1\nprint(n)"
+    )
+
+    def run(count: int) -> int:
+        procs = [subprocess.Popen([sys.executable, "-c", spin, str(seconds)], stdout=subprocess.PIPE, text=True) for _ in range(count)]
+        return sum(int(proc.communicate()[0]) for proc in procs)
+
+    one, two = run(1), run(2)
+    return {"one_process": one, "two_processes": two, "two_over_one": two / one}
 
 
 class Sampler:
@@ -360,8 +410,8 @@ def node_main(args: argparse.Namespace) -> int:
     try:
         if args.unlocked:
             unlock_table(engine.recorder)
-        if args.claim_by_case:
-            claim_by_case(engine.due_store)
+        if args.claim in ("case", "whole-case"):
+            claim_by_case(engine.due_store, whole=args.claim == "whole-case")
         engine.follow_up()  # the reactions follower's catch-up over the whole log, untimed (as bench_service.fire)
         scheduler = Scheduler(engine, threading.RLock(), **({"batch": args.batch} if args.batch else {}))
         wait_for_go()
@@ -370,7 +420,7 @@ def node_main(args: argparse.Namespace) -> int:
         stopper = threading.Timer(args.seconds, scheduler.stop)
         stopper.start()
         ticks = empty = errors = 0
-        profile = cProfile.Profile() if args.profile else None
+        profile = cProfile.Profile(time.process_time) if args.profile else None  # CPU time: what the node spends, not what it waits
         if profile is not None:
             profile.enable()
         while not scheduler.stopping.is_set():
@@ -403,6 +453,7 @@ def node_main(args: argparse.Namespace) -> int:
                     "cpu_seconds": cpu_seconds() - cpu0,
                     "batch": scheduler.batch,
                     "logged": dict(LOGGED),
+                    "pid": os.getpid(),
                 }
             ),
             flush=True,
@@ -431,7 +482,7 @@ def bare_worker_main(args: argparse.Namespace) -> int:
                 app.save(Note())  # one new aggregate, one event, one transaction
                 done += 1
         t1 = time.time()
-        print(json.dumps({"done": done, "start": t0, "end": t1, "cpu_seconds": cpu_seconds() - cpu0}), flush=True)
+        print(json.dumps({"done": done, "start": t0, "end": t1, "cpu_seconds": cpu_seconds() - cpu0, "pid": os.getpid()}), flush=True)
     finally:
         app.close()
     return 0
@@ -464,9 +515,9 @@ def count_fired(store: str, per_case: int, timers: int) -> dict[str, Any]:
     return {"fired": len(per_timer), "timer_fired_events": events, "duplicates": events - len(per_timer), "left_in_index": left, "timers": timers}
 
 
-def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: bool = False, by_case: bool = False) -> dict[str, Any]:
+def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: bool = False, claim: str = "row") -> dict[str, Any]:
     timers = per_case * args.cases
-    with fresh_database(f"k{nodes}{'u' if unlocked else ''}{'c' if by_case else ''}") as store:
+    with fresh_database(f"k{nodes}{'u' if unlocked else ''}_{claim.replace('-', '')}") as store:
         catalog = Catalog([load_text(timer_workflow(per_case))])
         engine = open_engine(catalog, store, clock=SimulatedClock(BUILD_AT))
         try:
@@ -481,15 +532,14 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
             engine.close()
 
         argv = ["--node", store, "--per-case", str(per_case), "--seconds", str(args.seconds), *(["--batch", str(args.batch)] if args.batch else [])]
-        argv += (
-            (["--unlocked"] if unlocked else [])
-            + (["--claim-by-case"] if by_case else [])
-            + (["--profile", str(Path(args.profile).resolve())] if args.profile else [])
-        )
+        argv += (["--unlocked"] if unlocked else []) + ["--claim", claim] + (["--profile", str(Path(args.profile).resolve())] if args.profile else [])
         sampler = Sampler(store)
         cpu: list[tuple[int, int]] = []
 
+        snapshots: list[dict[int, tuple[str, float]]] = []
+
         def go() -> None:
+            snapshots.append(process_cpu())
             cpu.append(cpu_jiffies())
             sampler.start()
 
@@ -497,7 +547,9 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
             results, started = run_together([argv] * nodes, on_go=go)
         finally:
             cpu.append(cpu_jiffies())
+            snapshots.append(process_cpu())
             activity = sampler.stop()
+        rest = others(snapshots[0], snapshots[-1], {os.getpid(), *sampler.cpu, *(r["pid"] for r in results)})
         seconds = max(r["end"] for r in results) - started
         counted = count_fired(store, per_case, timers)
     assert counted["fired"] + counted["left_in_index"] == timers, counted
@@ -505,7 +557,7 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
     return {
         "nodes": nodes,
         "table_lock": not unlocked,
-        "claim": "by case (experiment)" if by_case else "by row (shipped)",
+        "claim": claim,  # row: as shipped; case, whole-case: the experiments of `claim_by_case`
         "events_built": built["events"],
         "build_seconds": build_seconds,
         **counted,
@@ -516,6 +568,8 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
         "node_cpu_seconds": sum(r["cpu_seconds"] for r in results),
         "node_cpu_seconds_per_fire": sum(r["cpu_seconds"] for r in results) / counted["fired"] if counted["fired"] else None,
         "postgres_cpu_seconds_per_fire": activity.get("backend_cpu_seconds", 0) / counted["fired"] if counted["fired"] else None,
+        "other_cpu_seconds_per_fire": rest["cpu_seconds"] / counted["fired"] if counted["fired"] else None,
+        "other_processes": rest,
         "logged": dict(sum((Counter(r["logged"]) for r in results), Counter())),
         "machine_busy_share": busy / total if total else None,
         # CPU seconds the whole machine (nodes, PostgreSQL, anything else running) spent per timer fired
@@ -530,7 +584,10 @@ def run_bare(store: str, mode: str, processes: int, args: argparse.Namespace, pe
     sampler = Sampler(store)
     cpu: list[tuple[int, int]] = []
 
+    snapshots: list[dict[int, tuple[str, float]]] = []
+
     def go() -> None:
+        snapshots.append(process_cpu())
         cpu.append(cpu_jiffies())
         sampler.start()
 
@@ -538,7 +595,9 @@ def run_bare(store: str, mode: str, processes: int, args: argparse.Namespace, pe
         results, started = run_together([argv] * processes, on_go=go)
     finally:
         cpu.append(cpu_jiffies())
+        snapshots.append(process_cpu())
         activity = sampler.stop()
+    rest = others(snapshots[0], snapshots[-1], {os.getpid(), *sampler.cpu, *(r["pid"] for r in results)})
     busy, total = cpu[-1][0] - cpu[0][0], cpu[-1][1] - cpu[0][1]
     seconds = max(r["end"] for r in results) - started
     done = sum(r["done"] for r in results)
@@ -552,6 +611,7 @@ def run_bare(store: str, mode: str, processes: int, args: argparse.Namespace, pe
         "events_per_second": done / seconds,  # one event a command, one a save
         "cpu_seconds": sum(r["cpu_seconds"] for r in results),
         "machine_busy_share": busy / total if total else None,
+        "other_processes": rest,
         "activity": activity,
     }
 
@@ -591,6 +651,10 @@ def show(figures: dict[str, Any]) -> None:
         f"1-minute load average {m['loadavg_at_start']:.2f} at the start, {m['loadavg_at_end']:.2f} at the end"
     )
     print(
+        f"a pure-Python loop runs {m['parallelism_at_start']['two_over_one']:.2f}x as fast in 2 processes as in 1 at the start, "
+        f"{m['parallelism_at_end']['two_over_one']:.2f}x at the end (2.0 = two free cores)"
+    )
+    print(
         f"{s['timers']:,} pending timers across {s['cases']:,} cases, all due; a fresh database per run; window {s['seconds']:g} s; "
         f"claims up to {figures['runs'][0]['batch']} rows"
     )
@@ -599,23 +663,25 @@ def show(figures: dict[str, Any]) -> None:
     one = figures["runs"][0]["fires_per_second"]
     head = "pg: run/tbl/row/wal/txn"
     print()
-    print(f"{'timer firing':<30}{'fired':>7}{'s':>6}{'fires/s':>9}{'/1 node':>8}{'/bare':>7}{'dup':>4}{'busy':>6}{'cpu ms/fire: all/nodes/pg':>26}  {head}")
+    print(
+        f"{'timer firing':<30}{'fired':>7}{'s':>6}{'fires/s':>9}{'/1 node':>8}{'/bare':>7}{'dup':>4}{'busy':>6}{'cpu ms/fire: all/nodes/pg/other':>32}  {head}"
+    )
     for r in figures["runs"]:
-        label = f"{r['nodes']} node{'s' if r['nodes'] > 1 else ''}, {'by case*' if r['claim'].startswith('by case') else 'by row'}{'' if r['table_lock'] else ', lock off*'}"
-        per_fire = "/".join(
-            f"{(r[key] or 0) * 1000:.2f}" for key in ("machine_cpu_seconds_per_fire", "node_cpu_seconds_per_fire", "postgres_cpu_seconds_per_fire")
-        )
+        label = f"{r['nodes']} node{'s' if r['nodes'] > 1 else ''}, {r['claim']}{'*' if r['claim'] != 'row' else ''}{'' if r['table_lock'] else ', lock off*'}"
+        keys = ("machine_cpu_seconds_per_fire", "node_cpu_seconds_per_fire", "postgres_cpu_seconds_per_fire", "other_cpu_seconds_per_fire")
+        per_fire = "/".join(f"{(r[key] or 0) * 1000:.2f}" for key in keys)
         print(
             f"{label:<30}{r['fired']:>7,}{r['seconds']:>6.1f}{r['fires_per_second']:>9.1f}{r['fires_per_second'] / one:>7.2f}x{r['fires_per_second'] / base:>6.2f}x"
-            f"{r['duplicates']:>4}{(r['machine_busy_share'] or 0) * 100:>5.0f}%{per_fire:>26}  {activity(r['activity'])}"
+            f"{r['duplicates']:>4}{(r['machine_busy_share'] or 0) * 100:>5.0f}%{per_fire:>32}  {activity(r['activity'])}"
         )
         logged = r["logged"]
         print(
             f"{'':<30}logged: {logged.get('timer.fired', 0):,} timer.fired, {logged.get('timer.skipped', 0):,} timer.skipped, "
-            f"{logged.get('batch.conflict', 0):,} batch.conflict, {logged.get('scheduler.item_retry', 0):,} scheduler.item_retry"
+            f"{logged.get('batch.conflict', 0):,} batch.conflict, {logged.get('scheduler.item_retry', 0):,} scheduler.item_retry; "
+            f"other processes' CPU {r['other_processes']['cpu_seconds']:.1f} s {r['other_processes']['top']}"
         )
     print()
-    print(f"{'bare eventsourcing':<30}{'done':>7}{'s':>6}{'per s':>9}{'/1 proc':>8}{'':>11}{'busy':>6}{'':>26}  {head}")
+    print(f"{'bare eventsourcing':<30}{'done':>7}{'s':>6}{'per s':>9}{'/1 proc':>8}{'':>11}{'busy':>6}{'other cpu s':>32}  {head}")
     for one_key, key in (("commands_1", "commands_1"), ("commands_1", "commands_3"), ("saves_1", "saves_1"), ("saves_1", "saves_3")) + (
         ("saves_1_unlocked", "saves_1_unlocked"),
         ("saves_1_unlocked", "saves_3_unlocked"),
@@ -625,23 +691,24 @@ def show(figures: dict[str, Any]) -> None:
         label = f"{what}, {r['processes']} proc"
         print(
             f"{label:<30}{r['done']:>7,}{r['seconds']:>6.1f}{r['per_second']:>9.1f}{r['per_second'] / b[one_key]['per_second']:>7.2f}x{'':>11}"
-            f"{(r['machine_busy_share'] or 0) * 100:>5.0f}%{'':>26}  {activity(r['activity'])}"
+            f"{(r['machine_busy_share'] or 0) * 100:>5.0f}%{r['other_processes']['cpu_seconds']:>32.1f}  {activity(r['activity'])}"
         )
     print()
     print(
         f"3 nodes / 1 node, as shipped: {figures['nodes_3_over_1']:.2f}x (target 2x); 1 node / bare commands {figures['nodes_1_over_bare']:.2f}x, 3 nodes {figures['nodes_3_over_bare']:.2f}x"
     )
-    if "by_case_nodes_3_over_1" in figures:
+    if "experiment_nodes_3_over_1" in figures:
         print(
-            f"* experiments in the node processes only: claim by case, 3 nodes / 1 node {figures['by_case_nodes_3_over_1']:.2f}x "
-            f"(/ 1 node by row {figures['by_case_nodes_3_over_shipped_1']:.2f}x); table lock off / on, 3 nodes by case {figures['by_case_nodes_3_lock_off_over_on']:.2f}x"
+            f"* experiments in the node processes only: claim {figures['settings']['experiment']}, 3 nodes / 1 node {figures['experiment_nodes_3_over_1']:.2f}x, "
+            f"over 1 node as shipped {figures['experiment_nodes_3_over_shipped_1']:.2f}x; its 3 nodes, table lock off / on {figures['experiment_nodes_3_lock_off_over_on']:.2f}x"
         )
     print(
         f"bare saves, 3 processes without the table lock / with it: {b['saves_3_unlocked_over_locked']:.2f}x; "
         f"exactly once (no timer fired twice): {figures['exactly_once']}"
     )
     print("commands = bare one-event load+record+save; saves = one new one-event aggregate a transaction; busy = the machine's CPU;")
-    print("cpu ms/fire = CPU per timer fired: the whole machine's (anything else running included) / the nodes' / the database's backends'.")
+    print("cpu ms/fire = CPU per timer fired: the whole machine's / the nodes' / the database's client backends' / every other process's")
+    print("(PostgreSQL's background processes, other databases' backends, anything else running on the machine).")
     print("pg = mean number of the database's client backends, sampled every 20 ms: running a statement / waiting for the events")
     print("table's EXCLUSIVE lock / for a row lock / on WAL I/O / idle in a transaction (the client's Python working with one open).")
 
@@ -658,7 +725,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="the firing window (or a bare worker's), at most")
     parser.add_argument("--bare-seconds", type=float, default=5.0, help="each bare eventsourcing measurement")
     parser.add_argument("--batch", type=int, default=0, help="the scheduler's largest claim (default: the Scheduler's own)")
-    parser.add_argument("--no-experiments", action="store_true", help="only the shipped claim with 1 and 3 nodes: no claim by case, no table lock off")
+    parser.add_argument("--no-experiments", action="store_true", help="only the shipped claim with 1 and 3 nodes: no other claim, no table lock off")
+    parser.add_argument("--experiment", choices=("case", "whole-case"), default="whole-case", help="the claim tried beside the shipped one (see claim_by_case)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--profile", metavar="DIR", help="each node writes a cProfile of its loop to DIR (slows them down)")
     parser.add_argument("--node", help=argparse.SUPPRESS)
@@ -666,7 +734,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=("save", "command"), help=argparse.SUPPRESS)
     parser.add_argument("--per-case", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--unlocked", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--claim-by-case", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--claim", choices=("row", "case", "whole-case"), default="row", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.node:
         return node_main(args)
@@ -684,6 +752,7 @@ def main() -> int:
             "platform": platform.platform(),
             "loadavg_at_start": os.getloadavg()[0],
             "laworkflow": source_facts(),
+            "parallelism_at_start": parallelism(),
         },
         "settings": {
             "timers": per_case * args.cases,
@@ -691,20 +760,22 @@ def main() -> int:
             "timers_per_case": per_case,
             "seconds": args.seconds,
             "bare_seconds": args.bare_seconds,
+            "experiment": None if args.no_experiments else args.experiment,
         },
     }
     try:
         figures["machine"]["postgres"] = server_facts()
         runs = [run_nodes(1, args, per_case), run_nodes(3, args, per_case)]
         if not args.no_experiments:
-            runs += [run_nodes(1, args, per_case, by_case=True), run_nodes(3, args, per_case, by_case=True)]
-            runs.append(run_nodes(3, args, per_case, by_case=True, unlocked=True))
+            runs += [run_nodes(1, args, per_case, claim=args.experiment), run_nodes(3, args, per_case, claim=args.experiment)]
+            runs.append(run_nodes(3, args, per_case, claim=args.experiment, unlocked=True))
         figures["runs"] = runs
         figures["bare"] = bare(args, per_case)
     except NoPostgres as error:
         print(f"skipped: {error}", file=sys.stderr)
         return 2
     figures["machine"]["loadavg_at_end"] = os.getloadavg()[0]
+    figures["machine"]["parallelism_at_end"] = parallelism()
     base = figures["bare"]["commands_1"]["per_second"]
     figures["nodes_1_fires_per_second"] = runs[0]["fires_per_second"]
     figures["nodes_3_fires_per_second"] = runs[1]["fires_per_second"]
@@ -714,9 +785,9 @@ def main() -> int:
     figures["nodes_3_over_bare"] = runs[1]["fires_per_second"] / base
     figures["exactly_once"] = all(r["exactly_once"] for r in runs)
     if not args.no_experiments:
-        figures["by_case_nodes_3_over_1"] = runs[3]["fires_per_second"] / runs[2]["fires_per_second"]
-        figures["by_case_nodes_3_over_shipped_1"] = runs[3]["fires_per_second"] / runs[0]["fires_per_second"]
-        figures["by_case_nodes_3_lock_off_over_on"] = runs[4]["fires_per_second"] / runs[3]["fires_per_second"]
+        figures["experiment_nodes_3_over_1"] = runs[3]["fires_per_second"] / runs[2]["fires_per_second"]
+        figures["experiment_nodes_3_over_shipped_1"] = runs[3]["fires_per_second"] / runs[0]["fires_per_second"]
+        figures["experiment_nodes_3_lock_off_over_on"] = runs[4]["fires_per_second"] / runs[3]["fires_per_second"]
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:

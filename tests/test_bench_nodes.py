@@ -47,7 +47,7 @@ def test_three_nodes_fire_each_timer_once() -> None:
     for key in ("nodes_1_fires_per_second", "nodes_3_fires_per_second", "nodes_3_over_1", "bare_commands_per_second", "nodes_1_over_bare", "nodes_3_over_bare"):
         assert figures[key] > 0, key
     assert {"nproc", "loadavg_at_start", "loadavg_at_end", "eventsourcing", "postgres", "laworkflow"} <= set(figures["machine"])
-    assert [(r["nodes"], r["claim"]) for r in figures["runs"]] == [(1, "by row (shipped)"), (3, "by row (shipped)")]
+    assert [(r["nodes"], r["claim"]) for r in figures["runs"]] == [(1, "row"), (3, "row")]
     for r in figures["runs"]:
         assert r["duplicates"] == 0 and r["exactly_once"], r
         assert r["fired"] + r["left_in_index"] == r["timers"] == 200, r
