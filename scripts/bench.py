@@ -199,6 +199,17 @@ def run_baseline_write(path: Path, cases: int, store: str) -> dict:
     return {"events": events, "seconds": seconds}
 
 
+def target(name: str, measured: float, goal: str, met: bool) -> dict:
+    """One of issue 13's targets, as measured in this run: what it asks, the figure, and whether it is met."""
+    return {"target": name, "measured": round(measured, 3), "goal": goal, "met": met}
+
+
+def show_targets(targets: list[dict]) -> None:
+    print("targets (issue 13):")
+    for t in targets:
+        print(f"  {'met    ' if t['met'] else 'NOT met'}  {t['target']}: {t['measured']:g} (goal {t['goal']})")
+
+
 def time_reads(get, ids: list) -> float:
     t0 = time.perf_counter()
     for _ in range(READS_PER_CASE):
@@ -282,6 +293,7 @@ def main() -> int:
         write = {"events": writes[0]["events"], "seconds": statistics.median(w["seconds"] for w in writes)}
         assert rebuild["events"] - write["events"] == 1, (rebuild, write)  # and the record of the definition the cases pin
         figures["rebuild"] = {"ours": rebuild, "baseline_write": write, "ratio": rebuild["seconds"] / write["seconds"]}
+    figures["targets"] = targets_of(figures)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -301,7 +313,22 @@ def main() -> int:
             f"index rebuild, {rb['ours']['events']} events: {rb['ours']['seconds']:.2f} s; bare write of as many: {rb['baseline_write']['seconds']:.2f} s; "
             f"ratio {rb['ratio']:.2f}x"
         )
+    show_targets(figures["targets"])
     return 0
+
+
+def targets_of(figures: dict) -> list[dict]:
+    """The per-event targets this run measures: on SQLite a command at most 1.1x bare; on the memory store at least half bare's rate."""
+    ratio, store = figures["ratio_per_event"], figures["settings"]["store"]
+    found = (
+        [target("one-event command cost vs bare, SQLite", ratio, "<= 1.1x", ratio <= 1.1)]
+        if store == "sqlite"
+        else [target("commands/s vs bare, memory store", 1 / ratio, ">= 0.5x", 1 / ratio >= 0.5)]
+    )
+    if "rebuild" in figures:
+        rb = figures["rebuild"]["ratio"]
+        found.append(target(f"index rebuild time vs writing the events bare, {store}", rb, "<= 1.0x", rb <= 1.0))
+    return found
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ from laworkflow.cases.case import Case
 from laworkflow.definitions.loader import load_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import Baseline, Note
+from bench import Baseline, Note, show_targets, target
 from laworkflow.service.scheduler import Scheduler
 from laworkflow.startup import open_engine
 
@@ -498,6 +498,36 @@ def show(figures: dict) -> None:
         )
 
 
+def targets_of(figures: dict) -> list[dict]:
+    """Issue 13's targets for the service, from this run's figures (each ratio against bare eventsourcing in the same run)."""
+    found = []
+    for name, b in figures["backends"].items():
+        if "skipped" in b:
+            continue
+        ratio = b["fires_over_baseline_commands"]
+        found.append(target(f"timers fired/s vs bare one-event commands/s, {name}", ratio, ">= 3x", ratio >= 3))
+        rebuild = b["rebuild_over_baseline_write"]
+        found.append(target(f"index rebuild time vs writing the events bare, {name}", rebuild, "<= 1.0x", rebuild <= 1.0))
+    sqlite = figures["backends"].get("sqlite", {})
+    if "fire" in sqlite and figures["settings"]["fire_seconds"] >= 30:
+        f = sqlite["fire"]
+        found.append(
+            target(
+                f"of {figures['settings']['timers']:,} timers due at once, fired within 30 s, SQLite",
+                f["fired"],
+                "all",
+                f["unfired"] == 0 and f["seconds"] <= 30,
+            )
+        )
+    for level in figures["http"].get("levels", []):
+        if level["clients"] == 16:
+            found.append(target("HTTP commands/s with 16 clients vs bare commands/s", level["ratio"], ">= 1.5x", level["ratio"] >= 1.5))
+            found.append(target("HTTP p99 latency with 16 clients, ms", level["latency_p99_ms"], "< 100", level["latency_p99_ms"] < 100))
+        elif level["clients"] == 1:
+            found.append(target("HTTP commands/s with 1 client vs bare commands/s", level["ratio"], ">= 0.5x", level["ratio"] >= 0.5))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timers", type=int, default=100_000, help="pending timers in all (rounded down to a multiple of --cases)")
@@ -554,10 +584,13 @@ def main() -> int:
                     level["ratio"] = level["commands_per_second"] / base
 
     figures["machine"]["loadavg_at_end"] = os.getloadavg()[0]
+    figures["targets"] = targets_of(figures)
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
     else:
         show(figures)
+        print()
+        show_targets(figures["targets"])
     return 0
 
 
