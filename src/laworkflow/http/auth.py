@@ -37,7 +37,12 @@ def served(request: Request) -> Served:
     return service
 
 
-Service = Annotated[Served, Depends(served)]
+async def _served(request: Request) -> Served:
+    """`served` as a dependency: a coroutine, so FastAPI runs it on the event loop rather than sending it to a thread."""
+    return served(request)
+
+
+Service = Annotated[Served, Depends(_served)]
 
 bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer lw_<name>_<secret>")
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same key in X-API-Key.")
