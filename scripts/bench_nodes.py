@@ -32,7 +32,11 @@ at the end; the run stops with the reason when the server cannot be reached):
      busy fraction over the window, and each node reports its own CPU seconds
      and counts the scheduler's log events (timer.fired, batch.conflict, ...):
      CPU per timer fired, of the machine, the nodes and the database, says
-     where the time goes.
+     where the time goes. Other processes' CPU over the window (from /proc,
+     every process alive at its start and end) and the number of processes
+     started meanwhile say how much other work shared the machine; a process
+     that began and ended inside the window is not counted, so the machine's
+     figure can exceed the sum of the parts.
 
   2. Bare eventsourcing on a fresh database of its own, 1 and 3 subprocesses
      at once, for --bare-seconds each (all start on a common "go"):
@@ -47,6 +51,11 @@ at the end; the run stops with the reason when the server cannot be reached):
 
     .venv/bin/python scripts/bench_nodes.py [--timers 20000] [--cases 2000] [--seconds 20]
         [--bare-seconds 5] [--batch N] [--no-experiments] [--json]
+
+Machine facts printed with the figures: nproc, the 1-minute load average at
+the start and the end, versions, PostgreSQL's synchronous_commit and fsync, and
+how much faster a pure-Python loop runs in 2 processes than in 1, at the start
+and the end (2.0: two free cores; less: other work is using them).
 
 Node and worker processes are this script run with --node / --bare-worker.
 eventsourcing's PostgreSQL recorder locks the events table of the application
@@ -217,14 +226,16 @@ def claim_by_case(store: Any, *, whole: bool) -> None:
 # ------------------------------------------------------------------ sampling
 
 
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat (0, 0 where there is none)."""
+def cpu_jiffies() -> tuple[int, int, int]:
+    """(busy, total) jiffies of the whole machine and the processes started since boot, from /proc/stat (zeros where there is none)."""
     try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        lines = Path("/proc/stat").read_text().splitlines()
     except OSError:
-        return 0, 0
+        return 0, 0, 0
+    fields = [int(x) for x in lines[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields[:8]) - idle, sum(fields[:8])
+    forks = next((int(line.split()[1]) for line in lines if line.startswith("processes ")), 0)
+    return sum(fields[:8]) - idle, sum(fields[:8]), forks
 
 
 def backend_cpu(pid: int) -> float | None:
@@ -391,6 +402,19 @@ def run_together(argvs: list[list[str]], on_go: Any = None) -> tuple[list[dict[s
             errors.close()
 
 
+def count_calls(owner: Any, method: str) -> Counter[str]:
+    """Count the calls of one of an object's methods (in this process): the counter's "calls"."""
+    counter: Counter[str] = Counter()
+    original = getattr(owner, method)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        counter["calls"] += 1
+        return original(*args, **kwargs)
+
+    setattr(owner, method, counted)
+    return counter
+
+
 def wait_for_go() -> None:
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
@@ -413,9 +437,11 @@ def node_main(args: argparse.Namespace) -> int:
         if args.claim in ("case", "whole-case"):
             claim_by_case(engine.due_store, whole=args.claim == "whole-case")
         engine.follow_up()  # the reactions follower's catch-up over the whole log, untimed (as bench_service.fire)
+        reconstructed = count_calls(engine.repository, "_reconstruct_aggregate")  # a case loaded not from this node's cache
         scheduler = Scheduler(engine, threading.RLock(), **({"batch": args.batch} if args.batch else {}))
         wait_for_go()
         LOGGED.clear()
+        reconstructed.clear()
         cpu0, t0 = cpu_seconds(), time.time()
         stopper = threading.Timer(args.seconds, scheduler.stop)
         stopper.start()
@@ -453,6 +479,7 @@ def node_main(args: argparse.Namespace) -> int:
                     "cpu_seconds": cpu_seconds() - cpu0,
                     "batch": scheduler.batch,
                     "logged": dict(LOGGED),
+                    "reconstructs": reconstructed["calls"],
                     "pid": os.getpid(),
                 }
             ),
@@ -534,7 +561,7 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
         argv = ["--node", store, "--per-case", str(per_case), "--seconds", str(args.seconds), *(["--batch", str(args.batch)] if args.batch else [])]
         argv += (["--unlocked"] if unlocked else []) + ["--claim", claim] + (["--profile", str(Path(args.profile).resolve())] if args.profile else [])
         sampler = Sampler(store)
-        cpu: list[tuple[int, int]] = []
+        cpu: list[tuple[int, int, int]] = []
 
         snapshots: list[dict[int, tuple[str, float]]] = []
 
@@ -554,6 +581,7 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
         counted = count_fired(store, per_case, timers)
     assert counted["fired"] + counted["left_in_index"] == timers, counted
     busy, total = cpu[1][0] - cpu[0][0], cpu[1][1] - cpu[0][1]
+    rest["processes_started"] = cpu[1][2] - cpu[0][2]  # by anyone: this run starts none while its nodes run
     return {
         "nodes": nodes,
         "table_lock": not unlocked,
@@ -564,13 +592,14 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
         "exactly_once": counted["duplicates"] == 0,
         "seconds": seconds,
         "fires_per_second": counted["fired"] / seconds,
-        "per_node": [{k: r[k] for k in ("handled", "quarantined", "errors", "ticks", "empty_ticks", "cpu_seconds", "logged")} for r in results],
+        "per_node": [{k: r[k] for k in ("handled", "quarantined", "errors", "ticks", "empty_ticks", "cpu_seconds", "reconstructs", "logged")} for r in results],
         "node_cpu_seconds": sum(r["cpu_seconds"] for r in results),
         "node_cpu_seconds_per_fire": sum(r["cpu_seconds"] for r in results) / counted["fired"] if counted["fired"] else None,
         "postgres_cpu_seconds_per_fire": activity.get("backend_cpu_seconds", 0) / counted["fired"] if counted["fired"] else None,
         "other_cpu_seconds_per_fire": rest["cpu_seconds"] / counted["fired"] if counted["fired"] else None,
         "other_processes": rest,
         "logged": dict(sum((Counter(r["logged"]) for r in results), Counter())),
+        "reconstructs": sum(r["reconstructs"] for r in results),  # cases loaded from the store, not a node's cache
         "machine_busy_share": busy / total if total else None,
         # CPU seconds the whole machine (nodes, PostgreSQL, anything else running) spent per timer fired
         "machine_cpu_seconds_per_fire": busy / os.sysconf("SC_CLK_TCK") / counted["fired"] if counted["fired"] else None,
@@ -582,7 +611,7 @@ def run_nodes(nodes: int, args: argparse.Namespace, per_case: int, *, unlocked: 
 def run_bare(store: str, mode: str, processes: int, args: argparse.Namespace, per_case: int, *, unlocked: bool = False) -> dict[str, Any]:
     argv = ["--bare-worker", store, "--mode", mode, "--per-case", str(per_case), "--seconds", str(args.bare_seconds), *(["--unlocked"] if unlocked else [])]
     sampler = Sampler(store)
-    cpu: list[tuple[int, int]] = []
+    cpu: list[tuple[int, int, int]] = []
 
     snapshots: list[dict[int, tuple[str, float]]] = []
 
@@ -599,6 +628,7 @@ def run_bare(store: str, mode: str, processes: int, args: argparse.Namespace, pe
         activity = sampler.stop()
     rest = others(snapshots[0], snapshots[-1], {os.getpid(), *sampler.cpu, *(r["pid"] for r in results)})
     busy, total = cpu[-1][0] - cpu[0][0], cpu[-1][1] - cpu[0][1]
+    rest["processes_started"] = cpu[-1][2] - cpu[0][2]
     seconds = max(r["end"] for r in results) - started
     done = sum(r["done"] for r in results)
     return {
@@ -678,7 +708,9 @@ def show(figures: dict[str, Any]) -> None:
         print(
             f"{'':<30}logged: {logged.get('timer.fired', 0):,} timer.fired, {logged.get('timer.skipped', 0):,} timer.skipped, "
             f"{logged.get('batch.conflict', 0):,} batch.conflict, {logged.get('scheduler.item_retry', 0):,} scheduler.item_retry; "
-            f"other processes' CPU {r['other_processes']['cpu_seconds']:.1f} s {r['other_processes']['top']}"
+            f"{r['reconstructs']:,} cases loaded not from a node's cache; "
+            f"other processes' CPU {r['other_processes']['cpu_seconds']:.1f} s {r['other_processes']['top']}, "
+            f"{r['other_processes']['processes_started']} processes started meanwhile"
         )
     print()
     print(f"{'bare eventsourcing':<30}{'done':>7}{'s':>6}{'per s':>9}{'/1 proc':>8}{'':>11}{'busy':>6}{'other cpu s':>32}  {head}")
