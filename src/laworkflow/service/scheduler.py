@@ -39,7 +39,7 @@ class Scheduler:
     def __init__(
         self,
         engine: Engine,
-        lock: threading.RLock,
+        lock: threading.RLock | None = None,
         *,
         poll_seconds: float = 5.0,
         batch: int = 256,
@@ -48,7 +48,7 @@ class Scheduler:
     ):
         self.engine = engine
         self.sinks: list[Sink] = sinks if sinks is not None else [LogSink()]
-        self.lock = lock
+        self.lock = lock if lock is not None else engine.lock  # what the engine's other callers in this process hold
         self.poll_seconds = poll_seconds
         self.batch = batch  # the most items claimed, decided and committed together (`service.batch`)
         self.first_batch = min(first_batch, batch)  # what a claim asks for after a short one: one item due is not kept waiting
