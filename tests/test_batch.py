@@ -181,8 +181,14 @@ def test_a_case_whose_cached_copy_is_stale_is_refused_by_the_store_and_handled_a
 
     outcome = handle_batch(ours, items, at=ours.clock.now())
 
-    # The batch, decided on the stale copy, was refused whole; the other two together; the stale case alone, read afresh.
-    assert saves == [3, 2]  # alone, the case finds its timer fired: nothing to save
+    if shared_store.startswith("sqlite"):
+        # One node's store: the batch, decided on the stale copy, was refused whole; the other two together; the stale
+        # case alone, read afresh, finds its timer fired: nothing to save.
+        assert saves == [3, 2]
+    else:
+        # Where several nodes write, the batch first asks which cached cases another node moved (one query) and reads
+        # those again: the stale case finds its timer fired before anything is saved, the other two commit together.
+        assert saves == [2]
     assert sorted(map(str, (i.case_id for i in outcome.handled))) == sorted(map(str, cases)) and not outcome.failed
     assert fired_per_case(ours, cases) == dict.fromkeys(cases, 1)
     assert {ours.get(case).state for case in cases} == {"on_site"}

@@ -37,7 +37,7 @@ from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.engine import Engine
 from laworkflow.errors import ConcurrentChange
 from laworkflow.logs import get_logger
-from laworkflow.store import RETRIES
+from laworkflow.store import RETRIES, latest_versions
 
 log = get_logger("laworkflow.scheduler")
 
@@ -116,10 +116,11 @@ def handle_alone(engine: Engine, item: DueItem, *, at: datetime, outcome: Outcom
 def _decide(engine: Engine, by_case: dict[UUID, list[DueItem]], at: datetime, alone: list[DueItem]) -> list[_Decided]:
     """Load each case and decide its items in due order; a case that raises is moved to `alone` (and out of `by_case`)."""
     decided: list[_Decided] = []
+    behind = _behind(engine, list(by_case))
     for case_id in list(by_case):
         case_items = by_case[case_id]
         try:
-            case, workflow = _held(engine, case_id)
+            case, workflow = _held(engine, case_id, behind)
             loaded_version = case.version
             fired = []
             for item in case_items:
@@ -135,17 +136,21 @@ def _decide(engine: Engine, by_case: dict[UUID, list[DueItem]], at: datetime, al
     return decided
 
 
-def _held(engine: Engine, case_id: UUID) -> tuple[Case, CompiledWorkflow]:
+def _held(engine: Engine, case_id: UUID, behind: set[UUID]) -> tuple[Case, CompiledWorkflow]:
     """The case the engine's cache holds, itself, and the workflow a command decides it on.
 
-    Not a copy, and not read again from the store: the caller holds the engine's
-    lock, so no one else sees the case while it is decided, and a case that fails
-    is dropped from the cache (`_forget`). A case another node changed since it
-    was cached is decided on what this node last saw; its save is refused (the
-    store's version check) and it is handled alone, read afresh.
+    Not a copy: the caller holds the engine's lock, so no one else sees the case
+    while it is decided, and a case that fails is dropped from the cache
+    (`_forget`). Not read again from the store unless it is `behind` (`_behind`):
+    should another writer have moved it unseen, the save is refused (the store's
+    version check) and the case handled alone, read afresh.
     """
     cache = engine.repository.cache
-    if cache is not None:
+    if cache is not None and case_id in behind:
+        caught_up: object = engine.repository.get(case_id, deepcopy_from_cache=False)  # the cached object, fast-forwarded in place
+        if isinstance(caught_up, Case):
+            return caught_up, engine.definitions.for_command(caught_up.definition_id, caught_up.definition_version, caught_up.definition_hash)
+    elif cache is not None:
         try:
             cached = cache.get(case_id)
         except KeyError:
@@ -156,6 +161,23 @@ def _held(engine: Engine, case_id: UUID) -> tuple[Case, CompiledWorkflow]:
     if cache is not None:
         cache.put(case_id, case)  # this copy becomes the cached case, saved as it is
     return case, workflow
+
+
+def _behind(engine: Engine, ids: list[UUID]) -> set[UUID]:
+    """The cached cases another node has saved past, where several nodes write (one query for the batch); none on one node's store."""
+    cache = engine.repository.cache
+    if cache is None or not engine.due_store.shared or not ids:
+        return set()
+    stored = latest_versions(engine.recorder, ids)
+    behind = set()
+    for case_id in ids:
+        try:
+            cached = cache.get(case_id)
+        except KeyError:
+            continue
+        if stored.get(case_id, 0) > getattr(cached, "version", 0):
+            behind.add(case_id)
+    return behind
 
 
 def _forget(engine: Engine, case_id: UUID) -> None:

@@ -77,6 +77,8 @@ class TimerIndex(ABC):
     refuses a timer already fired, so two claimers racing produce one event.
     """
 
+    shared = False  # several nodes write the store (PostgreSQL): a node's cached case may be behind what another saved
+
     @abstractmethod
     def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
         """Fold in every notification recorded since the stored position; returns how many.

@@ -18,6 +18,7 @@ class PostgresDueStore(SQLDueStore):
     """Several nodes on one database: due rows are claimed under row locks, skipping those taken."""
 
     placeholder = "%s"
+    shared = True
     schema = (
         "CREATE TABLE IF NOT EXISTS lw_due (case_id UUID NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, "
         "due_at TIMESTAMPTZ NOT NULL, workflow TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (case_id, kind, name))",
