@@ -260,3 +260,24 @@ def test_events_that_do_not_follow_the_index_position_are_read_from_the_log_inst
     assert engine.due_store.catch_up(engine.recorder, engine.mapper, stale) == engine.recorder.max_notification_id() - position
 
     assert [item.case_id for item in engine.due_store.due() if item.name == "notice_ends"] == [cases[1]]
+
+
+def test_on_sqlite_the_index_commits_without_waiting_for_the_disk_and_the_events_with_it(make_engine, sqlite_store):
+    engine = make_engine(sqlite_store)
+    with engine.recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute("PRAGMA synchronous")
+        events_sync = cursor.fetchone()[0]
+    index_sync = engine.due_store._connection.execute("PRAGMA synchronous").fetchone()[0]
+
+    assert (events_sync, index_sync) == (2, 1)  # FULL for the log; NORMAL for what is folded again from it after a power cut
+
+
+def test_on_sqlite_a_claim_reads_the_index_in_order_rather_than_sorting_every_due_row(make_engine, sqlite_store):
+    engine = make_engine(sqlite_store)
+    plan = engine.due_store._connection.execute(
+        "EXPLAIN QUERY PLAN SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE due_at <= ? ORDER BY due_at, kind, case_id, name LIMIT ?",
+        ("2013-06-10", 8),
+    ).fetchall()
+
+    details = " ".join(row[-1] for row in plan)
+    assert "lw_due_in_order" in details and "TEMP B-TREE" not in details

@@ -18,8 +18,13 @@ from laworkflow.calendar.clock import LONDON
 DueKind = Literal["timer", "deadline", "reminder"]
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # already JSON: returned at once (most values are)
+
+
 def jsonable(value: Any) -> Any:
     """Dates and moments as ISO text (moments in UK time, with their offset), ids as text, recursively."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(LONDON).isoformat()
     if isinstance(value, date):

@@ -19,7 +19,10 @@ class SQLiteDueStore(SQLDueStore):
     schema = (
         "CREATE TABLE IF NOT EXISTS lw_due (case_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, "
         "due_at TEXT NOT NULL, workflow TEXT NOT NULL, detail TEXT NOT NULL, PRIMARY KEY (case_id, kind, name))",
-        "CREATE INDEX IF NOT EXISTS lw_due_by_time ON lw_due (due_at)",
+        # Claims and `due` read in (due_at, kind, case_id, name) order: with the whole order indexed, a claim of 256 rows
+        # reads 256 rows, not a sort of every due row. It serves every query the due_at index served, so that goes.
+        "CREATE INDEX IF NOT EXISTS lw_due_in_order ON lw_due (due_at, kind, case_id, name)",
+        "DROP INDEX IF EXISTS lw_due_by_time",
         "CREATE TABLE IF NOT EXISTS lw_cases (case_id TEXT PRIMARY KEY, workflow TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS lw_tracking (name TEXT PRIMARY KEY, position INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS lw_outbox (id TEXT PRIMARY KEY, payload TEXT NOT NULL, attempts INTEGER NOT NULL, "
@@ -38,6 +41,11 @@ class SQLiteDueStore(SQLDueStore):
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")
+        # This connection writes only what is derived from the log (index rows, positions, the outbox). In WAL mode
+        # NORMAL commits atomically without waiting for the disk; a power cut can lose its last commits, never corrupt
+        # them, and what it loses is folded again from the log (the position goes back with the rows; folding, claims
+        # and notifications are idempotent). The events themselves keep eventsourcing's connection and its full sync.
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
     @contextmanager
