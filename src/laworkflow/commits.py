@@ -24,8 +24,7 @@ leader notes them first and puts them back before saving each caller alone.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,18 +113,18 @@ class InFlight:
         self._settled = threading.Condition(lock)
         self._keys: set[Hashable] = set()
 
-    @contextmanager
-    def holding(self, key: Hashable) -> Iterator[None]:
+    def take(self, key: Hashable) -> None:
+        """Mark `key` in flight, first waiting while another caller has it; the caller holds the lock (re-entrantly or not)."""
         with self._settled:
             while key in self._keys:
                 self._settled.wait()
             self._keys.add(key)
-        try:
-            yield
-        finally:
-            with self._settled:
-                self._keys.discard(key)
-                self._settled.notify_all()
+
+    def give_back(self, key: Hashable) -> None:
+        """`key` is committed (or given up): the next caller waiting for it goes on."""
+        with self._settled:
+            self._keys.discard(key)
+            self._settled.notify_all()
 
 
 __all__ = ["GROUP_LIMIT", "CommitGroup", "InFlight"]

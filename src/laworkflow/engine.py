@@ -17,7 +17,6 @@ import copy
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -56,16 +55,7 @@ _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_
 _FOLLOWED_TOPICS = [*topics_of(Case.Started), *topics_of(Case.Transitioned)]
 REACTIONS = "reactions"
 REACTIONS_SAVE_EVERY = 500  # notifications looked at without a reaction before the position is saved anyway
-_STORE_KEYS = (
-    "PERSISTENCE_MODULE",
-    "SQLITE_DBNAME",
-    "POSTGRES_DBNAME",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_CONNECT_TIMEOUT",
-)
+_STORE_KEYS = "PERSISTENCE_MODULE SQLITE_DBNAME POSTGRES_DBNAME POSTGRES_HOST POSTGRES_PORT POSTGRES_USER POSTGRES_PASSWORD POSTGRES_CONNECT_TIMEOUT".split()
 
 
 class Engine(Application[UUID]):
@@ -144,17 +134,12 @@ class Engine(Application[UUID]):
         write nor a node whose clock runs a little behind is refused for it.
         """
 
-        def attempt() -> tuple[Case, CompiledWorkflow]:
-            with self._one_at_a_time(case_id):
-                with self.lock:
-                    case, workflow = self._load(case_id)
-                    moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
-                    transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
-                    cases = (case, *self._spawn(case, transition, actor, moment))
-                self._save(*cases)
-            return case, workflow
+        def decide(case: Case, workflow: CompiledWorkflow) -> list[Case]:
+            moment = self._moment(at) if at is not None else max(self.clock.now(), case.effective_at or self.clock.now())
+            transition = case.fire(workflow, trigger, data, actor=actor, at=moment)
+            return [case, *self._spawn(case, transition, actor, moment)]
 
-        case, workflow = self.retrying(attempt)
+        case, workflow = self.retrying(lambda: self._command(case_id, decide))
         log.info("case.fired", case_id=str(case.id), workflow=case.key, trigger=trigger, state=case.state, actor=actor)
         if case.parent_id is not None:  # only a child's transitions call for a reaction (never to this case itself)
             with self.lock:
@@ -165,16 +150,14 @@ class Engine(Application[UUID]):
         """Fire a due timer once. Already fired, cancelled, or lost to another node: False, nothing written."""
         moment = self._moment(at)
 
-        def attempt() -> tuple[bool, Case]:
-            with self._one_at_a_time(case_id):
-                with self.lock:
-                    case, workflow = self._load(case_id)
-                    fired = case.fire_timer(workflow, timer_id, at=moment)
-                if case.pending_events:
-                    self._save(case)
-            return fired, case
+        fired = False
 
-        fired, case = self.retrying(attempt)
+        def decide(case: Case, workflow: CompiledWorkflow) -> list[Case]:
+            nonlocal fired
+            fired = case.fire_timer(workflow, timer_id, at=moment)
+            return [case]
+
+        case, _ = self.retrying(lambda: self._command(case_id, decide))
         log.info("timer.fired" if fired else "timer.skipped", case_id=str(case_id), workflow=case.key, timer_id=timer_id, at=moment.isoformat())
         if fired and case.parent_id is not None:
             with self.lock:
@@ -184,18 +167,17 @@ class Engine(Application[UUID]):
     def record_missed_deadlines(self, case_id: UUID | str, *, at: datetime | str | None = None) -> int:
         moment = self._moment(at)
 
-        def attempt() -> int:
-            with self._one_at_a_time(case_id):
-                with self.lock:
-                    case, workflow = self._load(case_id)
-                    count = case.record_missed_deadlines(workflow, at=moment)
-                if count:
-                    self._save(case)
-            if count:
-                log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
-            return count
+        count = 0
 
-        return self.retrying(attempt)
+        def decide(case: Case, workflow: CompiledWorkflow) -> list[Case]:
+            nonlocal count
+            count = case.record_missed_deadlines(workflow, at=moment)
+            return [case]
+
+        case, _ = self.retrying(lambda: self._command(case_id, decide))
+        if count:
+            log.info("deadline.missed", case_id=str(case.id), workflow=case.key, count=count)
+        return count
 
     def run_due(
         self,
@@ -528,13 +510,26 @@ class Engine(Application[UUID]):
                     self.repository.cache.put(case.id, case if handed_over else copy.deepcopy(case))
         return recordings
 
-    def _one_at_a_time(self, case_id: UUID | str) -> AbstractContextManager[None]:
-        """Held from a command's decision to its commit: another command on the case, in this process, waits (`commits.InFlight`)."""
+    def _command(self, case_id: UUID | str, decide: Callable[[Case, CompiledWorkflow], list[Case]]) -> tuple[Case, CompiledWorkflow]:
+        """One attempt of a command: decided under the lock, committed outside it; in flight meanwhile (`commits.InFlight`:
+        another command on the case in this process waits rather than decide on the same version and lose at the commit)."""
         with self.lock:
-            return self._in_flight.holding(self.case_id(case_id))
+            cid = self.case_id(case_id)
+            self._in_flight.take(cid)
+            try:
+                case, workflow = self._load(cid)
+                cases = [c for c in decide(case, workflow) if c.pending_events]
+            except BaseException:
+                self._in_flight.give_back(cid)
+                raise
+        try:
+            if cases:
+                self._save(*cases)
+        finally:
+            self._in_flight.give_back(cid)
+        return case, workflow
 
-    def _save(self, *cases: Case) -> None:
-        """A command's save: committed with any other command's saving at that moment (`laworkflow.commits`)."""
+    def _save(self, *cases: Case) -> None:  # committed with any other command saving at that moment (`laworkflow.commits`)
         save_or_conflict(self._commits.commit, *cases, says="another writer changed the case first")
 
     def retrying(self, attempt: Callable[[], T]) -> T:
