@@ -50,6 +50,7 @@ class Outcome:
     retry: list[DueItem] = field(default_factory=list)
     failed: list[tuple[DueItem, Exception]] = field(default_factory=list)
     recorded: list[tuple[int, Any]] = field(default_factory=list)  # the batch's events as saved: (notification id, event), for the index
+    workflows: dict[UUID, str] = field(default_factory=dict)  # the workflow of each case those events belong to
 
 
 @dataclass
@@ -79,6 +80,7 @@ def handle_batch(engine: Engine, items: list[DueItem], *, at: datetime) -> Outco
             if changed:
                 recordings = engine.save(*(d.case for d in changed), handed_over=True)
                 outcome.recorded = [(r.notification.id, r.domain_event) for r in recordings]
+                outcome.workflows = {d.case.id: d.case.key for d in changed}
         except IntegrityError:
             for d in changed:  # decided but not saved: the cache must not keep what the store refused
                 _forget(engine, d.case.id)

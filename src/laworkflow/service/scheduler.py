@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -98,14 +99,15 @@ class Scheduler:
                 except Exception as error:  # never stops the timers; tried again next tick
                     log.exception("scheduler.offers_failed", error=str(error))
         recorded: list[tuple[int, Any]] = []  # the last batch's own events, folded into the index without reading them back
+        workflows: dict[UUID, str] = {}  # and the workflows of their cases
         while not self.stopping.is_set():
             with self.lock:
-                self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper, recorded)
+                self.engine.due_store.catch_up(self.engine.recorder, self.engine.mapper, recorded, workflows)
                 now = self.engine.clock.now()
                 size = self._size
                 with self.engine.due_store.claim(now, size) as items:
                     outcome = handle_batch(self.engine, items, at=now)
-                recorded = outcome.recorded
+                recorded, workflows = outcome.recorded, outcome.workflows
                 for item in outcome.retry:
                     self.engine.due_store.restore(item)
                 for item, failure in outcome.failed:  # any error but a lost race: set aside, say so, go on

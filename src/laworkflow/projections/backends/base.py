@@ -22,10 +22,11 @@ with a notification of kind `item_quarantined`, and everything else goes on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from laworkflow.cases.views import DueItem, QuarantinedItem
 from laworkflow.errors import NotQuarantined
@@ -80,13 +81,15 @@ class TimerIndex(ABC):
     shared = False  # several nodes write the store (PostgreSQL): a node's cached case may be behind what another saved
 
     @abstractmethod
-    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
+    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = (), workflows: Mapping[UUID, str] | None = None) -> int:
         """Fold in every notification recorded since the stored position; returns how many.
 
         `known` is what the caller has just saved, (notification id, domain event)
         as `Application.save` returned them: when they are exactly the next
         notifications they are folded as they are, without reading and decoding them
         back. Otherwise (another writer got in between, ids with a gap) they are ignored.
+        `workflows` names the workflow (`id@version`) of the cases `known` belongs to,
+        so they need not be looked up.
         """
 
     @abstractmethod

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from laworkflow.cases.views import DueItem, QuarantinedItem
 from laworkflow.errors import NotQuarantined
@@ -27,7 +28,7 @@ class MemoryDueStore(DueStore):
         self.notifications: dict[str, dict[str, Any]] = {}
         self.quarantine: dict[str, QuarantinedItem] = {}
 
-    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
+    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = (), workflows: Mapping[UUID, str] | None = None) -> int:
         seen = 0
         for notifications in pages(recorder, self.position(), _BATCH):
             for notification in notifications:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -112,13 +112,13 @@ class SQLDueStore(DueStore):
     def _sql(self, text: str) -> str:
         return text.replace("?", self.placeholder)
 
-    def _workflows(self, cursor: Any, events: list[Any]) -> dict[UUID, str]:
-        """The workflow of each case the events belong to but do not start, looked up a few hundred ids a query."""
+    def _workflows(self, cursor: Any, events: list[Any], given: Mapping[UUID, str]) -> dict[UUID, str]:
+        """The workflow of each case the events belong to but do not start (unless `given`), looked up a few hundred ids a query."""
         from laworkflow.cases.case import Case
 
         started = {e.originator_id for e in events if isinstance(e, Case.Started)}
-        ids = list({e.originator_id for e in events} - started)
-        found: dict[UUID, str] = {}
+        ids = list({e.originator_id for e in events} - started - given.keys())
+        found: dict[UUID, str] = {case_id: given[case_id] for case_id in {e.originator_id for e in events} - started if case_id in given}
         for at in range(0, len(ids), _IN_CHUNK):
             chunk = ids[at : at + _IN_CHUNK]
             marks = ", ".join([self.placeholder] * len(chunk))
@@ -126,22 +126,22 @@ class SQLDueStore(DueStore):
             found.update((UUID(str(case_id)), workflow) for case_id, workflow in cursor.fetchall())
         return found
 
-    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = ()) -> int:
+    def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = (), workflows: Mapping[UUID, str] | None = None) -> int:
         seen = 0
         while True:
             with self._lock, self._transaction(lock_position=True) as cursor:
                 start = self._read_position(cursor, TRACKING)
                 if follows(start, known):  # what the caller just saved: folded as it is, not read back (base.DueStore.catch_up)
                     set_aside: list[QuarantinedItem] = []
-                    decoded, count, last = list(known), 0, known[-1][0]
+                    decoded, count, last, given = list(known), 0, known[-1][0], workflows or {}
                     seen, known = seen + len(known), ()
                 else:
                     notifications = recorder.select_notifications(start + 1, _BATCH)
                     if not notifications:
                         return seen
                     decoded, set_aside = decode(notifications, mapper)
-                    count, last = len(notifications), notifications[-1].id
-                changes = _Changes(self._workflows(cursor, [event for _, event in decoded]))
+                    count, last, given = len(notifications), notifications[-1].id, {}
+                changes = _Changes(self._workflows(cursor, [event for _, event in decoded], given))
                 found: list[dict[str, Any]] = []
                 for position, event in decoded:
                     entry = self._fold(changes, event, position, found)
@@ -309,7 +309,7 @@ class SQLDueStore(DueStore):
                 item = DueItem(entry.due_at, entry.kind, entry.case_id, entry.name, entry.workflow, entry.detail)  # type: ignore[arg-type]
                 cursor.execute(self._sql(self._upsert_due), self._values(item))
                 return []
-            changes = _Changes(self._workflows(cursor, events))
+            changes = _Changes(self._workflows(cursor, events, {}))
             found: list[dict[str, Any]] = []
             again = [self._fold(changes, e, entry.position if e.originator_version == entry.version else None, found) for e in events]
             set_aside = [e for e in again if e is not None]
