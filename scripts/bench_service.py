@@ -62,7 +62,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -261,15 +261,15 @@ class NoPostgres(Exception):
 
 
 @contextmanager
-def postgres_backend() -> Iterator[dict]:
-    """A fresh database (dropped afterwards); raises NoPostgres with the reason when there is no server."""
+def postgres_backend(prefix: str = "laworkflow_bench") -> Iterator[dict]:
+    """A fresh database <prefix>_<random> (dropped afterwards); raises NoPostgres with the reason when there is no server."""
     try:
         import psycopg
 
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
     except Exception as error:  # no driver or no server
         raise NoPostgres(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(error).__name__}: {error})") from None
-    name = f"laworkflow_bench_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     server = admin.execute("SHOW server_version").fetchone()[0]
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -528,6 +528,27 @@ def targets_of(figures: dict) -> list[dict]:
     return found
 
 
+def machine_facts() -> dict[str, Any]:
+    """The machine and versions a run was measured on, and the 1-minute load average at its start."""
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "eventsourcing": version("eventsourcing"),
+        "platform": platform.platform(),
+        "loadavg_at_start": os.getloadavg()[0],
+    }
+
+
+def print_figures(figures: dict, show: Callable[[dict], None], *, as_json: bool) -> None:
+    """The figures as JSON, or as `show` prints them followed by their targets."""
+    if as_json:
+        print(json.dumps(figures, indent=2, default=str))
+    else:
+        show(figures)
+        print()
+        show_targets(figures["targets"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timers", type=int, default=100_000, help="pending timers in all (rounded down to a multiple of --cases)")
@@ -541,13 +562,7 @@ def main() -> int:
     per_case = max(1, args.timers // args.cases)
 
     figures: dict[str, Any] = {
-        "machine": {
-            "nproc": os.cpu_count(),
-            "python": platform.python_version(),
-            "eventsourcing": version("eventsourcing"),
-            "platform": platform.platform(),
-            "loadavg_at_start": os.getloadavg()[0],
-        },
+        "machine": machine_facts(),
         "settings": {
             "timers": per_case * args.cases,
             "cases": args.cases,
@@ -585,12 +600,7 @@ def main() -> int:
 
     figures["machine"]["loadavg_at_end"] = os.getloadavg()[0]
     figures["targets"] = targets_of(figures)
-    if args.json:
-        print(json.dumps(figures, indent=2, default=str))
-    else:
-        show(figures)
-        print()
-        show_targets(figures["targets"])
+    print_figures(figures, show, as_json=args.json)
     return 0
 
 
