@@ -24,6 +24,7 @@ leader notes them first and puts them back before saving each caller alone.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,6 @@ class _Waiting:
     aggregates: tuple[Any, ...]
     done: bool = False
     error: BaseException | None = None
-    size: int = 1  # callers in the transaction that committed it
 
 
 class CommitGroup:
@@ -50,10 +50,10 @@ class CommitGroup:
         self._state = threading.Condition()
         self._waiting: list[_Waiting] = []
         self._leading = False
-        self.sizes: list[int] = []  # sizes of the last groups committed, newest last (a short history, for measurement)
+        self.sizes: deque[int] = deque(maxlen=100)  # sizes of the last groups committed, newest last (for measurement)
 
-    def commit(self, *aggregates: Any) -> int:
-        """Save `aggregates` atomically, in one transaction with whatever else is waiting; returns the size of that group."""
+    def commit(self, *aggregates: Any) -> None:
+        """Save `aggregates` atomically, in one transaction with whatever else is waiting."""
         mine = _Waiting(aggregates)
         with self._state:
             self._waiting.append(mine)
@@ -71,7 +71,6 @@ class CommitGroup:
                     self._state.notify_all()
         if mine.error is not None:
             raise mine.error
-        return mine.size
 
     def _commit(self, group: list[_Waiting]) -> None:
         """Save the group in one transaction; if that fails, each caller's aggregates alone, each with its own outcome."""
@@ -90,10 +89,7 @@ class CommitGroup:
                         self._save(*waiting.aggregates)
                     except BaseException as own:  # this caller's alone: raised in its thread
                         waiting.error = own
-        else:
-            for waiting in group:
-                waiting.size = len(group)
-        self.sizes = [*self.sizes[-99:], len(group)]
+        self.sizes.append(len(group))
         for waiting in group:
             waiting.done = True
 

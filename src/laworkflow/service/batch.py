@@ -148,21 +148,20 @@ def _held(engine: Engine, case_id: UUID, behind: set[UUID]) -> tuple[Case, Compi
     version check) and the case handled alone, read afresh.
     """
     cache = engine.repository.cache
-    if cache is not None and case_id in behind:
-        caught_up: object = engine.repository.get(case_id, deepcopy_from_cache=False)  # the cached object, fast-forwarded in place
-        if isinstance(caught_up, Case):
-            return caught_up, engine.definitions.for_command(caught_up.definition_id, caught_up.definition_version, caught_up.definition_hash)
-    elif cache is not None:
+    if cache is None:
+        return engine._load(case_id)
+    held: object = None
+    if case_id in behind:
+        held = engine.repository.get(case_id, deepcopy_from_cache=False)  # the cached object, fast-forwarded in place
+    else:
         try:
-            cached = cache.get(case_id)
+            held = cache.get(case_id)
         except KeyError:
-            cached = None
-        if isinstance(cached, Case):
-            return cached, engine.definitions.for_command(cached.definition_id, cached.definition_version, cached.definition_hash)
-    case, workflow = engine._load(case_id)
-    if cache is not None:
-        cache.put(case_id, case)  # this copy becomes the cached case, saved as it is
-    return case, workflow
+            pass
+    if not isinstance(held, Case):
+        held, _ = engine._load(case_id)
+        cache.put(case_id, held)  # this copy becomes the cached case, saved as it is
+    return held, engine.definitions.for_command(held.definition_id, held.definition_version, held.definition_hash)
 
 
 def _behind(engine: Engine, ids: list[UUID]) -> set[UUID]:

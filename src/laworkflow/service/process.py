@@ -52,7 +52,7 @@ def serve(
     The caller owns the engine and closes it after this returns.
     """
     sinks = [LogSink(), *(WebhookSink(url) for url in webhooks or [])]
-    scheduler = Scheduler(engine, engine.lock, poll_seconds=poll_seconds, sinks=sinks)  # the lock the HTTP API's queries hold
+    scheduler = Scheduler(engine, poll_seconds=poll_seconds, sinks=sinks)  # on the engine's lock, which the HTTP API's queries hold too
     log.info("service.starting", host=host, port=port, http=http)
     keeper = keeper_for(engine, checkpoints or CheckpointSettings())
     if keeper is not None:
