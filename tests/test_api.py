@@ -28,6 +28,7 @@ from laworkflow.cli.keys import keys_app
 from laworkflow.errors import ConcurrentChange
 from laworkflow.http.app import create_app
 from laworkflow.http.errors import STATUS
+from laworkflow.http.schemas import CaseOut
 from laworkflow.keys import (
     KEYRING_ID,
     AlreadyRevoked,
@@ -151,6 +152,19 @@ class TestCases:
         assert body == api.engine.get(case).to_dict()
         assert body["state"] == "notice_given"
         assert body["timers"]["notice_ends"]["due_at"] == "2013-06-10T00:00:00+01:00"
+
+    def test_a_case_is_answered_exactly_as_its_documented_model_makes_it(self, api):
+        """fire and show answer the view's `to_dict` without validating it again: it must be what `CaseOut` makes of it."""
+        case = api.on_site()
+        answers = [
+            api.fire(case, "record_evidence", EVIDENCE),
+            api.get(f"/v1/cases/{case}"),
+            api.get(f"/v1/cases/{case}", params={"as_of": "2013-06-09"}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 200
+            body = answer.json()
+            assert CaseOut.model_validate(body).model_dump(mode="json", exclude_unset=True) == body
 
     def test_every_write_records_the_keys_name_as_actor(self, api):
         """The actor of each event is the key's name; nothing in a request says who acts."""
@@ -631,9 +645,9 @@ class TestKeys:
         looks: list[object] = []
         real = first._ring
 
-        def ring():  # the first look finds no ring, as if read just before the winner saved
+        def ring(**options):  # the first look finds no ring, as if read just before the winner saved
             looks.append(None)
-            return None if len(looks) == 1 else real()
+            return None if len(looks) == 1 else real(**options)
 
         monkeypatch.setattr(first, "_ring", ring)
         first.issue("loser", "auditor", by="a")

@@ -212,7 +212,7 @@ class Keys:
 
     def list(self) -> list[dict[str, Any]]:
         """Every key ever issued, by name; never the key or its digest."""
-        ring = self._ring()
+        ring = self._ring(copy=True)
         if ring is None:
             return []
         return [
@@ -245,9 +245,13 @@ class Keys:
 
     # ----------------------------------------------------------------- helpers
 
-    def _ring(self) -> KeyRing | None:
+    def _ring(self, *, copy: bool = False) -> KeyRing | None:
+        """The ring, fast-forwarded from the store (one indexed read), so a key another process revoked is refused at once.
+
+        A `copy` for a caller that changes the ring or walks its keys; looking one key up needs none (and the cache's ring
+        may grow under a walk, fast-forwarded by another thread: the repository is safe to read from any thread)."""
         try:
-            ring: object = self.engine.repository.get(KEYRING_ID)
+            ring: object = self.engine.repository.get(KEYRING_ID, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
         if not isinstance(ring, KeyRing):
@@ -258,7 +262,7 @@ class Keys:
         """Load (or open) the ring, change it and save; reload and retry when another writer saved first."""
 
         def attempt() -> None:
-            ring = self._ring() or KeyRing.open()
+            ring = self._ring(copy=True) or KeyRing.open()
             change(ring)
             save_or_conflict(self.engine.save, ring, says="the key ring kept changing under us; try again")
 
