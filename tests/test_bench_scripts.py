@@ -42,6 +42,7 @@ def test_bench_service_reports_the_timer_and_http_targets():
     fired = figures["backends"]["sqlite"]["fire"]
     assert fired["fired"] == 200 and fired["unfired"] == 0  # every timer, once
     assert [level["statuses"] for level in figures["http"]["levels"]] == [{"200": 32}, {"200": 32}]
+    assert all(level["floor_requests_per_second"] > 0 for level in figures["http"]["levels"])  # the do-nothing endpoint answered too
     assert names(figures) == {
         "timers fired/s vs bare one-event commands/s, sqlite",
         "index rebuild time vs writing the events bare, sqlite",
