@@ -11,13 +11,15 @@ from uuid import UUID
 
 from laworkflow.cases.views import DueItem
 from laworkflow.projections.backends.base import TRACKING
-from laworkflow.projections.backends.sql import QUARANTINE_TABLE, SQLDueStore
+from laworkflow.projections.backends.sql import QUARANTINE_TABLE, UPSERTED, SQLDueStore, upsert
 
 _CLAIM_CASES = "SELECT case_id FROM lw_due WHERE due_at <= %s AND pg_try_advisory_xact_lock(%s, hashtext(case_id::text)) ORDER BY due_at LIMIT %s"
 _CLAIM_ROWS_OF = (
     "SELECT case_id, kind, name, due_at, workflow, detail FROM lw_due WHERE case_id = ANY(%s) AND due_at <= %s "
     "ORDER BY array_position(%s, case_id), due_at LIMIT %s FOR UPDATE SKIP LOCKED"
 )
+
+COPY_FROM = 1_000  # rows from which an upsert streams them by COPY (`PostgresDueStore._upsert`)
 
 
 class PostgresDueStore(SQLDueStore):
@@ -68,6 +70,21 @@ class PostgresDueStore(SQLDueStore):
 
     def _id(self, case_id: UUID) -> Any:
         return case_id
+
+    def _upsert(self, cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Many rows (a rebuild's pages) are streamed by COPY into a temporary table and upserted from it in one statement:
+        an INSERT per row, even pipelined, cost a rebuild about a third of its time. Fewer rows go as INSERTs."""
+        if len(rows) < COPY_FROM:
+            super()._upsert(cursor, table, rows)
+            return
+        columns = ", ".join(UPSERTED[table][0])
+        stage = f"{table}_staged"
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(upsert(table, UPSERTED[table], f"SELECT {columns} FROM {stage}"))
+        cursor.execute(f"TRUNCATE {stage}")  # the next batch of this transaction starts empty too
 
     @contextmanager
     def claim(self, before: datetime, limit: int) -> Iterator[list[DueItem]]:

@@ -28,6 +28,17 @@ _BATCH = 10_000  # notifications read and folded per transaction: a rebuild pays
 _IN_CHUNK = 500  # case ids per `IN (...)` lookup of the workflows a page's events belong to
 
 
+# The columns of the two tables a batch upserts, key first: (columns, key).
+UPSERTED = {"lw_due": (("case_id", "kind", "name", "due_at", "workflow", "detail"), 3), "lw_cases": (("case_id", "workflow"), 1)}
+
+
+def upsert(table: str, shape: tuple[tuple[str, ...], int], source: str) -> str:
+    """`INSERT INTO table (columns) <source> ON CONFLICT (key) DO UPDATE` every other column: rows from VALUES or a SELECT."""
+    columns, key = shape
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns[key:])
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source} ON CONFLICT ({', '.join(columns[:key])}) DO UPDATE SET {updates}"
+
+
 def _row(item: DueItem) -> tuple[str, str, str, str, str, str]:
     return (str(item.case_id), item.kind, item.name, _stamp(item.due_at), item.workflow, item.detail)
 
@@ -177,14 +188,18 @@ class SQLDueStore(DueStore):
             if moot:
                 cursor.executemany(self._sql("DELETE FROM lw_quarantine WHERE id = ?"), [(entry_id,) for entry_id in moot])
         if changes.workflows:
-            cursor.executemany(self._sql(self._upsert_case), [self._case_values(c, w) for c, w in changes.workflows.items()])
+            self._upsert(cursor, "lw_cases", [self._case_values(c, w) for c, w in changes.workflows.items()])
         if changes.drops:
             cursor.executemany(
                 self._sql("DELETE FROM lw_due WHERE case_id = ? AND kind = ? AND name = ?"),
                 [(self._id(case_id), kind, name) for case_id, kind, name in changes.drops],
             )
         if changes.puts:
-            cursor.executemany(self._sql(self._upsert_due), [self._values(item) for item in changes.puts.values()])
+            self._upsert(cursor, "lw_due", [self._values(item) for item in changes.puts.values()])
+
+    def _upsert(self, cursor: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert or replace rows of `lw_due` or `lw_cases` (by their keys), in one statement sent for every row."""
+        cursor.executemany(self._sql(self._upserts[table]), rows)
 
     def _values(self, item: DueItem) -> tuple[Any, ...]:
         return _row(item)
@@ -386,9 +401,7 @@ class SQLDueStore(DueStore):
             ]
 
     # DO UPDATE: a migrated case (`Migrated`) names its new version from there on.
-    _upsert_case = "INSERT INTO lw_cases (case_id, workflow) VALUES (?, ?) ON CONFLICT (case_id) DO UPDATE SET workflow = excluded.workflow"
-    _upsert_due = (
-        "INSERT INTO lw_due (case_id, kind, name, due_at, workflow, detail) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (case_id, kind, name) DO UPDATE SET due_at = excluded.due_at, workflow = excluded.workflow, detail = excluded.detail"
-    )
+    _upsert_case = upsert("lw_cases", UPSERTED["lw_cases"], "VALUES (?, ?)")
+    _upsert_due = upsert("lw_due", UPSERTED["lw_due"], "VALUES (?, ?, ?, ?, ?, ?)")
+    _upserts = {"lw_cases": _upsert_case, "lw_due": _upsert_due}
     _upsert_position = "INSERT INTO lw_tracking (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
