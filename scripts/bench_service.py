@@ -375,7 +375,7 @@ class Fire(BaseModel):
     data: dict[str, Any] = {}
     at: str | None = None
 
-def writer(authorization: Annotated[str, Header()]) -> str:
+async def writer(authorization: Annotated[str, Header()]) -> str:  # as laworkflow's key check: on the event loop
     return authorization
 
 app = FastAPI()
@@ -390,8 +390,8 @@ def fire(case: str, body: Fire, who: Annotated[str, Depends(writer)]) -> dict[st
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
 """
-"""The floor: an endpoint of the same shape (path, JSON body, a header dependency, a thread of its own) that does nothing,
-served by uvicorn with the same settings. No command over FastAPI on this machine can answer faster than this."""
+"""The floor: an endpoint of the same shape (path, JSON body, a header dependency on the event loop, the endpoint in a
+worker thread) that does nothing, served by uvicorn with the same settings. No command over FastAPI on this machine can answer faster than this."""
 
 
 def http_load(base: str, key: str, ids: list[str], clients: int, requests: int) -> dict:
