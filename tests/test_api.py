@@ -340,6 +340,16 @@ class TestAuthentication:
         before = stored(api.engine)
         assert_refused(api, api.client.get("/v1/due", headers=headers), 401, "unauthenticated", before)
 
+    def test_on_a_store_nodes_share_keys_are_checked_in_a_worker_thread_and_revocation_counts_at_once(self, postgres_database, make_engine):
+        """PostgreSQL: the key check is a network round trip, made off the event loop; a key works, then revoked, is refused."""
+        engine = make_engine(postgres_database)
+        assert engine.due_store.shared
+        key = Keys(engine).issue("backoffice", "inspector", by="test")
+        with TestClient(create_app(engine)) as client:
+            assert client.get("/v1/due", headers=bearer(key)).status_code == 200
+            Keys(make_engine(postgres_database)).revoke("backoffice", by="another node")
+            assert client.get("/v1/due", headers=bearer(key)).status_code == 401
+
     def test_the_key_may_come_in_x_api_key(self, api):
         response = api.client.get("/v1/due", headers={"X-API-Key": api.auditor})
         assert response.status_code == 200
