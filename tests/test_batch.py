@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -18,10 +19,12 @@ from laworkflow.cases.case import Case
 from laworkflow.engine import Engine
 from laworkflow.service.batch import handle_batch
 from laworkflow.service.scheduler import Scheduler
+from test_service import arm_timers
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
 TEAM = {"lead_inspector": "Lead HMI", "inspectors": ["HMI"]}
+EVIDENCE = {"notebook": "evidence", "entry": "met the head of school improvement"}
 DUE = "2013-06-10T09:00"  # every notice_ends below falls due on Monday 10 June 2013 (on_site_start)
 
 
@@ -285,3 +288,29 @@ def test_on_sqlite_a_claim_reads_the_index_in_order_rather_than_sorting_every_du
 
     details = " ".join(row[-1] for row in plan)
     assert "lw_due_in_order" in details and "TEMP B-TREE" not in details
+
+
+def test_commands_are_not_kept_waiting_while_a_burst_of_timers_fires(make_engine, sqlite_store):
+    """Between two full batches the scheduler lets the commands waiting for the engine go first (`commits.DecidingLock`).
+
+    CPython's locks are not fair: the scheduler used to take the lock straight back after each batch, so a command
+    that arrived during a burst of due timers waited for the whole burst (seconds for thousands of timers)."""
+    engine = make_engine(sqlite_store, start="2013-06-10T09:00:00+01:00")
+    ours = arm_timers(engine, 8)
+    for case in ours:  # on site, where record_evidence can be fired again and again
+        engine.fire_timer(case, "notice_ends", at="2013-06-10T00:00:00+01:00")
+    arm_timers(engine, 8000)
+    engine.due()  # the index holds the 8,000 due timers
+    scheduler = Scheduler(engine)
+    burst = threading.Thread(target=scheduler.tick)
+    waits: list[float] = []
+
+    burst.start()
+    while burst.is_alive():
+        started = time.perf_counter()
+        engine.fire(ours[len(waits) % len(ours)], "record_evidence", EVIDENCE, actor="backoffice", at="2013-06-10T12:00")
+        waits.append(time.perf_counter() - started)
+    burst.join()
+
+    assert scheduler.fired == 8000
+    assert len(waits) >= 10 and max(waits) < 1.0, f"{len(waits)} commands during the burst, the longest took {max(waits):.2f} s"

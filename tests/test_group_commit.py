@@ -16,6 +16,7 @@ import pytest
 
 from laworkflow.audit.verify import verify
 from laworkflow.cases.case import Case
+from laworkflow.commits import DecidingLock
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
 
@@ -197,3 +198,27 @@ def test_commands_on_one_case_from_many_threads_wait_for_each_other_and_none_is_
     assert retries == [0] * 12  # in one process, one command at a time per case: no lost race, no retry
     assert len([h for h in engine.history(case) if h.type == "Transitioned" and h.details.get("trigger") == "record_evidence"]) == 12
     assert verify(engine).ok
+
+
+def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
+    """The engine's lock is re-entrant, counts the threads blocked on it, and `let_waiters_in` lets them have it first."""
+    lock = DecidingLock()
+    had_it = threading.Event()
+
+    def waiter() -> None:
+        with lock:
+            had_it.set()
+
+    with lock, lock:  # re-entrant
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while lock.waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert lock.waiting == 1 and not had_it.is_set()
+    lock.let_waiters_in(10.0)  # returns once no thread waits: the waiter has the lock
+    assert lock.waiting == 0
+    assert had_it.wait(10)
+    thread.join()
+    assert lock.acquire(blocking=False)
+    lock.release()

@@ -15,6 +15,12 @@ first, two callers changed the same case, anything else), each caller's
 aggregates are saved again on their own and each caller gets its own outcome —
 saved, or its own exception, raised in its own thread for it to retry or report.
 
+Commands decide under one lock (`DecidingLock`), which counts who waits for it:
+the scheduler decides a batch of up to a few hundred timers under it, and between
+two batches lets the waiting commands go first (CPython's locks are not fair: it
+would otherwise take the lock straight back, batch after batch, and a burst of
+due timers kept commands waiting for seconds).
+
 The leader runs `save` without any lock of its caller's: `save` must be safe to
 call from any thread (the engine's is; see `Engine.lock`). The aggregates are
 eventsourcing's: a save collects (empties) their `pending_events`, so the
@@ -24,6 +30,7 @@ leader notes them first and puts them back before saving each caller alone.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -94,6 +101,60 @@ class CommitGroup:
             waiting.done = True
 
 
+class DecidingLock:
+    """A re-entrant lock that knows how many threads wait for it, so one that holds it again and again can let them in."""
+
+    POLL = 0.0002  # seconds between two looks at whether the waiting have had the lock
+
+    def __init__(self) -> None:
+        self._lock: Any = threading.RLock()
+        self._counting = threading.Lock()
+        self._waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        with self._counting:
+            self._waiting += 1
+        try:
+            return bool(self._lock.acquire(True, timeout))
+        finally:
+            with self._counting:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+    @property
+    def waiting(self) -> int:
+        """Threads blocked on the lock at this moment."""
+        return self._waiting
+
+    def let_waiters_in(self, longest: float) -> None:
+        """Not holding the lock, give way while threads wait for it: until none waits, or for `longest` seconds at most."""
+        deadline = time.monotonic() + longest
+        while self._waiting and time.monotonic() < deadline:
+            time.sleep(self.POLL)
+
+    # What `threading.Condition` asks of a re-entrant lock to wait on it (`InFlight` waits on this one).
+    def _is_owned(self) -> bool:
+        return bool(self._lock._is_owned())
+
+    def _release_save(self) -> Any:
+        return self._lock._release_save()
+
+    def _acquire_restore(self, state: Any) -> None:
+        self._lock._acquire_restore(state)
+
+
 class InFlight:
     """What is between its decision and its commit: a second command on the same case waits for the first to be committed.
 
@@ -123,4 +184,4 @@ class InFlight:
             self._settled.notify_all()
 
 
-__all__ = ["GROUP_LIMIT", "CommitGroup", "InFlight"]
+__all__ = ["GROUP_LIMIT", "CommitGroup", "DecidingLock", "InFlight"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ from laworkflow.cases.readiness import allowed_now
 from laworkflow.cases.topics import topics_of
 from laworkflow.cases.viewing import case_view
 from laworkflow.cases.views import AllowedTrigger, CaseView, DueItem, HistoryEntry, QuarantinedItem, RegisterEntry
-from laworkflow.commits import CommitGroup, InFlight
+from laworkflow.commits import CommitGroup, DecidingLock, InFlight
 from laworkflow.definitions.catalog import Catalog
 from laworkflow.definitions.machine import CompiledWorkflow
 from laworkflow.encryption import check_opened, cipher_env
@@ -88,7 +87,7 @@ class Engine(Application[UUID]):
         self._register_follower = Follower(self._register, self._cases)
         self._reacting = False
         self._closed = False
-        self.lock = threading.RLock()  # see the module's docstring: held to decide, let go to commit
+        self.lock = DecidingLock()  # see the module's docstring: held to decide, let go to commit
         self._commits = CommitGroup(lambda *objs: self.save(*objs))  # late-bound: `save` may be wrapped
         self._in_flight = InFlight(self.lock)  # one command at a time per case, from its decision to its commit
 

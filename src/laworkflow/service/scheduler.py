@@ -26,6 +26,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from laworkflow.calendar.bounds import LATEST_MOMENT
+from laworkflow.commits import DecidingLock
 from laworkflow.engine import Engine
 from laworkflow.logs import get_logger
 from laworkflow.migration import offer_notifications
@@ -34,13 +35,14 @@ from laworkflow.service.notify import LogSink, Sink, deliver_pending
 
 log = get_logger("laworkflow.scheduler")
 FAR = LATEST_MOMENT  # every item of the index is inside `laworkflow.calendar.bounds`
+GIVE_WAY_SECONDS = 0.05  # between two full batches, the longest the scheduler lets commands waiting for the engine go first
 
 
 class Scheduler:
     def __init__(
         self,
         engine: Engine,
-        lock: threading.RLock | None = None,
+        lock: DecidingLock | threading.RLock | None = None,
         *,
         poll_seconds: float = 5.0,
         batch: int = 256,
@@ -118,6 +120,8 @@ class Scheduler:
             self._size = min(self.batch, size * 2) if len(items) == size else self.first_batch
             if len(items) < size or outcome.retry:
                 break
+            if isinstance(self.lock, DecidingLock):  # commands waiting to decide go before the next batch, not after the burst
+                self.lock.let_waiters_in(GIVE_WAY_SECONDS)
         self.fired += handled
         if follow_up_error is not None:
             raise follow_up_error
