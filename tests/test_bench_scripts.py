@@ -50,3 +50,11 @@ def test_bench_service_reports_the_timer_and_http_targets():
         "HTTP p99 latency with 16 clients, ms",
         "HTTP commands/s with 1 client vs bare commands/s",
     }
+
+
+def test_bench_burst_reports_commands_during_a_burst_of_timers_beside_bare_commands():
+    figures = run(str(SCRIPTS / "bench_burst.py"), "--cases", "40", "--timers-per-case", "2", "--clients", "0", "2")
+
+    assert [(r["clients"], r["fired"]) for r in figures["runs"]] == [(0, 80), (2, 80)]  # every due timer, once, in each run
+    assert figures["runs"][0]["commands"] == 0 and figures["bare_commands_per_second"] > 0
+    assert {"wait_p50_ms", "wait_p99_ms", "wait_max_ms", "ratio"} <= set(figures["runs"][1])
