@@ -128,8 +128,9 @@ class SQLDueStore(DueStore):
         from laworkflow.cases.case import Case
 
         started = {e.originator_id for e in events if isinstance(e, Case.Started)}
-        ids = list({e.originator_id for e in events} - started - given.keys())
-        found: dict[UUID, str] = {case_id: given[case_id] for case_id in {e.originator_id for e in events} - started if case_id in given}
+        unstarted = {e.originator_id for e in events} - started
+        found: dict[UUID, str] = {case_id: given[case_id] for case_id in unstarted & given.keys()}
+        ids = list(unstarted - given.keys())
         for at in range(0, len(ids), _IN_CHUNK):
             chunk = ids[at : at + _IN_CHUNK]
             marks = ", ".join([self.placeholder] * len(chunk))
@@ -322,7 +323,7 @@ class SQLDueStore(DueStore):
                 raise NotQuarantined(f"nothing quarantined has the id {entry.id!r}")
             if entry.source == "item" and entry.due_at is not None:
                 item = DueItem(entry.due_at, entry.kind, entry.case_id, entry.name, entry.workflow, entry.detail)  # type: ignore[arg-type]
-                cursor.execute(self._sql(self._upsert_due), self._values(item))
+                cursor.execute(self._sql(self._upserts["lw_due"]), self._values(item))
                 return []
             changes = _Changes(self._workflows(cursor, events, {}))
             found: list[dict[str, Any]] = []
@@ -339,7 +340,7 @@ class SQLDueStore(DueStore):
 
     def restore(self, item: DueItem) -> None:
         with self._lock, self._transaction() as cursor:
-            cursor.execute(self._sql(self._upsert_due), self._values(item))
+            cursor.execute(self._sql(self._upserts["lw_due"]), self._values(item))
 
     def position(self, name: str = TRACKING) -> int:
         with self._lock, self._transaction() as cursor:
@@ -401,7 +402,5 @@ class SQLDueStore(DueStore):
             ]
 
     # DO UPDATE: a migrated case (`Migrated`) names its new version from there on.
-    _upsert_case = upsert("lw_cases", UPSERTED["lw_cases"], "VALUES (?, ?)")
-    _upsert_due = upsert("lw_due", UPSERTED["lw_due"], "VALUES (?, ?, ?, ?, ?, ?)")
-    _upserts = {"lw_cases": _upsert_case, "lw_due": _upsert_due}
+    _upserts = {table: upsert(table, shape, f"VALUES ({', '.join('?' * len(shape[0]))})") for table, shape in UPSERTED.items()}
     _upsert_position = "INSERT INTO lw_tracking (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
