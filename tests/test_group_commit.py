@@ -222,3 +222,31 @@ def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
     thread.join()
     assert lock.acquire(blocking=False)
     lock.release()
+
+
+def test_a_save_collects_what_eventsourcing_collects_in_the_same_order(make_engine, sqlite_store):
+    """`Collected` skips eventsourcing's Protocol checks for Aggregates; what it collects must not differ."""
+    from eventsourcing.application import ProcessingEvent
+
+    from laworkflow.commits import Collected
+
+    engine = make_engine(sqlite_store)
+    ids = [engine.start("ofsted-laassi@1", {"authority": f"LA {n}", "concerns": ["other_concern"]}, actor="tester") for n in range(2)]
+    first, second = (engine.repository.get(cid) for cid in ids)
+    first.fire(
+        engine.pinned(first.definition_id, first.definition_version, first.definition_hash),
+        "give_notice",
+        {"on_site_start": "2013-06-10", "lead_inspector": "L", "inspectors": ["I"]},
+        actor="tester",
+        at=first.effective_at,
+    )
+    pending = list(first.pending_events)
+    assert pending, "the command decided nothing to save"
+    loose = pending[-1]  # an event on its own, as eventsourcing's save also takes them
+    ours, theirs = Collected(), ProcessingEvent()
+    ours.collect_events(first, None, second, loose, note="kept")
+    first.pending_events[:] = pending
+    theirs.collect_events(first, None, second, loose, note="kept")
+    assert ours.events == theirs.events == [*pending, loose]
+    assert ours.aggregates == theirs.aggregates == {first.id: first, second.id: second}
+    assert ours.saved_kwargs == theirs.saved_kwargs == {"note": "kept"}

@@ -36,6 +36,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
+
 GROUP_LIMIT = 256  # the most callers one commit answers; the rest form the next group
 
 
@@ -184,4 +187,22 @@ class InFlight:
             self._settled.notify_all()
 
 
-__all__ = ["GROUP_LIMIT", "CommitGroup", "DecidingLock", "InFlight"]
+class Collected(ProcessingEvent[Any]):
+    """What one save commits: eventsourcing's `ProcessingEvent`, which takes an `Aggregate`'s events without asking
+    first whether it is an event or has events to collect.
+
+    eventsourcing asks both with `isinstance` against runtime-checkable Protocols, which on Python 3.11 walk each
+    protocol's classes on every call: a twelfth of the CPU time of a burst of due timers. The engine saves only
+    Aggregates; anything else is still collected by eventsourcing's own code, in the order given."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
+__all__ = ["GROUP_LIMIT", "Collected", "CommitGroup", "DecidingLock", "InFlight"]
