@@ -25,8 +25,9 @@ from typer.testing import CliRunner
 from laworkflow import cli as cli_module
 from laworkflow.audit.verify import verify
 from laworkflow.cli.keys import keys_app
-from laworkflow.errors import ConcurrentChange
+from laworkflow.errors import ConcurrentChange, UnknownCase
 from laworkflow.http.app import create_app
+from laworkflow.http.auth import case_id
 from laworkflow.http.errors import STATUS
 from laworkflow.http.schemas import CaseOut
 from laworkflow.keys import (
@@ -715,3 +716,32 @@ class TestKeysCli:
             result = keys_cli(sqlite_store, *args)
             assert result.exit_code == 1, result.output
             assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_full_case_id_is_not_looked_up_under_the_engine_lock(api: Api) -> None:
+    """A request naming its case by full id does not queue for the engine's lock to resolve it (a prefix does: it reads the
+    case index); the command itself takes the lock when it decides."""
+    case = api.start()
+    holder_has_it, holder_may_go = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with api.engine.lock:
+            holder_has_it.set()
+            holder_may_go.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert holder_has_it.wait(10)
+        served = api.client.app.state.served
+        resolved: list[uuid.UUID] = []
+        lookup = threading.Thread(target=lambda: resolved.append(case_id(served, case)))
+        lookup.start()
+        lookup.join(2)
+        assert resolved == [uuid.UUID(case)]  # before: it waited for the holder
+    finally:
+        holder_may_go.set()
+        thread.join()
+    assert case_id(api.client.app.state.served, case[:8]) == uuid.UUID(case)  # a prefix still resolves (under the lock)
+    with pytest.raises(UnknownCase):
+        case_id(api.client.app.state.served, str(KEYRING_ID))

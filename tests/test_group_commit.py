@@ -16,7 +16,7 @@ import pytest
 
 from laworkflow.audit.verify import verify
 from laworkflow.cases.case import Case
-from laworkflow.commits import DecidingLock
+from laworkflow.commits import DecidingLock, InFlight
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
 
@@ -222,6 +222,49 @@ def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
     thread.join()
     assert lock.acquire(blocking=False)
     lock.release()
+
+
+def test_a_committed_case_is_given_back_without_waiting_for_the_deciding_lock():
+    """After its commit a command gives its case back at once, not after whatever holds the lock meanwhile (a batch of
+    timers, another command deciding); a caller waiting for that case is still woken."""
+    lock = DecidingLock()
+    in_flight = InFlight(lock)
+    in_flight.take("case")  # the command decided (under the lock) and let the lock go to commit
+    holder_has_it, holder_may_go = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock:
+            holder_has_it.set()
+            holder_may_go.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holder_has_it.wait(10)
+    given_back = threading.Thread(target=in_flight.give_back, args=("case",))
+    given_back.start()
+    given_back.join(2)
+    assert not given_back.is_alive()  # before: it waited for the holder (up to 10 s)
+    holder_may_go.set()
+    thread.join()
+
+    in_flight.take("case")
+    woken = threading.Event()
+
+    def second_command() -> None:
+        with lock:
+            in_flight.take("case")  # waits: the case is in flight
+            woken.set()
+            in_flight.give_back("case")
+
+    waiter = threading.Thread(target=second_command)
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while in_flight._waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert in_flight._waiting == 1 and not woken.is_set()
+    in_flight.give_back("case")
+    assert woken.wait(10)
+    waiter.join()
 
 
 def test_a_save_collects_what_eventsourcing_collects_in_the_same_order(make_engine, sqlite_store):

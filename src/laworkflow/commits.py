@@ -167,24 +167,44 @@ class InFlight:
     which one process must not do to itself. The wait is on a condition of the
     deciding lock, so a caller that holds that lock (re-entrantly) lets it go
     while it waits, and the command it waits for can finish.
+
+    Giving a case back takes the deciding lock only when somebody waits (rare: two
+    commands on one case at once). Otherwise every command would queue for that
+    lock a second time after its commit, behind whatever is being decided. No
+    wake-up is lost: a caller counts itself waiting under `_guard` and holds the
+    deciding lock from that count until `wait` lets it go; a giver that sees the
+    count must take the deciding lock to notify, so it notifies after the wait began.
     """
 
     def __init__(self, lock: Any):
         self._settled = threading.Condition(lock)
+        self._guard = threading.Lock()  # the keys in flight and the count of callers waiting for one
         self._keys: set[Hashable] = set()
+        self._waiting = 0
 
     def take(self, key: Hashable) -> None:
         """Mark `key` in flight, first waiting while another caller has it; the caller holds the lock (re-entrantly or not)."""
         with self._settled:
-            while key in self._keys:
-                self._settled.wait()
-            self._keys.add(key)
+            while True:
+                with self._guard:
+                    if key not in self._keys:
+                        self._keys.add(key)
+                        return
+                    self._waiting += 1
+                try:
+                    self._settled.wait()
+                finally:
+                    with self._guard:
+                        self._waiting -= 1
 
     def give_back(self, key: Hashable) -> None:
-        """`key` is committed (or given up): the next caller waiting for it goes on."""
-        with self._settled:
+        """`key` is committed (or given up): the next caller waiting for it goes on. Needs no lock of the caller's."""
+        with self._guard:
             self._keys.discard(key)
-            self._settled.notify_all()
+            waiting = self._waiting > 0
+        if waiting:
+            with self._settled:
+                self._settled.notify_all()
 
 
 class Collected(ProcessingEvent[Any]):

@@ -82,8 +82,13 @@ CaseId = Annotated[str, Path(max_length=36, pattern=CASE_ID_PATTERN, description
 
 
 def case_id(service: Served, value: str | UUID) -> UUID:
-    """The case a full id or a unique prefix names, read under the lock (the engine's case index)."""
-    return service.locked(case_id_held, service.engine, value)
+    """The case a full id or a unique prefix names. A prefix is looked up in the engine's case index, under the lock;
+    a full id is a case id as it is (whether that case exists is for the engine to say), so it takes no lock."""
+    try:
+        full = value if isinstance(value, UUID) else UUID(value)
+    except ValueError:
+        return service.locked(case_id_held, service.engine, value)
+    return case_id_held(service.engine, full)
 
 
 def case_id_held(engine: Engine, value: str | UUID) -> UUID:
