@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -200,6 +201,13 @@ def test_commands_on_one_case_from_many_threads_wait_for_each_other_and_none_is_
     assert verify(engine).ok
 
 
+def eventually(condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait (at most `seconds`) for another thread to make `condition` true; the caller asserts it afterwards."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
     """The engine's lock is re-entrant, counts the threads blocked on it, and `let_waiters_in` lets them have it first."""
     lock = DecidingLock()
@@ -212,9 +220,7 @@ def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
     with lock, lock:  # re-entrant
         thread = threading.Thread(target=waiter)
         thread.start()
-        deadline = time.monotonic() + 10
-        while lock.waiting == 0 and time.monotonic() < deadline:
-            time.sleep(0.001)
+        eventually(lambda: lock.waiting > 0)
         assert lock.waiting == 1 and not had_it.is_set()
     lock.let_waiters_in(10.0)  # returns once no thread waits: the waiter has the lock
     assert lock.waiting == 0
@@ -258,9 +264,7 @@ def test_a_committed_case_is_given_back_without_waiting_for_the_deciding_lock():
 
     waiter = threading.Thread(target=second_command)
     waiter.start()
-    deadline = time.monotonic() + 10
-    while in_flight._waiting == 0 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    eventually(lambda: in_flight._waiting > 0)
     assert in_flight._waiting == 1 and not woken.is_set()
     in_flight.give_back("case")
     assert woken.wait(10)
