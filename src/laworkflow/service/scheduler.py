@@ -120,8 +120,8 @@ class Scheduler:
             self._size = min(self.batch, size * 2) if len(items) == size else self.first_batch
             if len(items) < size or outcome.retry:
                 break
-            if isinstance(self.lock, DecidingLock):  # commands waiting to decide go before the next batch, not after the burst
-                self.lock.let_waiters_in(GIVE_WAY_SECONDS)
+            if self.lock is self.engine.lock:  # commands waiting to decide (on that lock) go before the next batch, not after the burst
+                self.engine.lock.let_waiters_in(GIVE_WAY_SECONDS)
         self.fired += handled
         if follow_up_error is not None:
             raise follow_up_error

@@ -323,7 +323,7 @@ class SQLDueStore(DueStore):
                 raise NotQuarantined(f"nothing quarantined has the id {entry.id!r}")
             if entry.source == "item" and entry.due_at is not None:
                 item = DueItem(entry.due_at, entry.kind, entry.case_id, entry.name, entry.workflow, entry.detail)  # type: ignore[arg-type]
-                cursor.execute(self._sql(self._upserts["lw_due"]), self._values(item))
+                self._upsert(cursor, "lw_due", [self._values(item)])
                 return []
             changes = _Changes(self._workflows(cursor, events, {}))
             found: list[dict[str, Any]] = []
@@ -340,7 +340,7 @@ class SQLDueStore(DueStore):
 
     def restore(self, item: DueItem) -> None:
         with self._lock, self._transaction() as cursor:
-            cursor.execute(self._sql(self._upserts["lw_due"]), self._values(item))
+            self._upsert(cursor, "lw_due", [self._values(item)])
 
     def position(self, name: str = TRACKING) -> int:
         with self._lock, self._transaction() as cursor:
