@@ -46,8 +46,13 @@ skipped with the reason printed when the server cannot be reached):
      an endpoint of the same shape that does nothing (FLOOR_SERVER), on the
      same server settings; "of floor" = our commands/s ÷ its requests/s.
 
+Every process of the run (this one, which also runs bare eventsourcing, and
+the two servers) sets its garbage collector as `laworkflow serve` sets its own
+(`laworkflow.service.collector.settle`, --gc-threshold); --python-gc leaves
+them as Python sets them, as runs before 2026-12-07 did.
+
     .venv/bin/python scripts/bench_service.py [--timers 100000] [--cases 10000]
-        [--fire-seconds 30] [--http-requests 2000] [--skip-postgres] [--json]
+        [--fire-seconds 30] [--http-requests 2000] [--skip-postgres] [--gc-threshold 50000 | --python-gc] [--json]
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ from laworkflow.definitions.loader import load_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import Baseline, Note, show_targets, target
+from laworkflow.service.collector import DEFAULT_THRESHOLD, settle
 from laworkflow.service.scheduler import Scheduler
 from laworkflow.startup import open_engine
 
@@ -328,11 +334,14 @@ import logging, sys
 import structlog, uvicorn
 from laworkflow import Catalog
 from laworkflow.http.app import create_app
+from laworkflow.service.collector import settle
 from laworkflow.startup import open_engine
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-store, workflows, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store, workflows, port, threshold = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 engine = open_engine(Catalog.from_directory(workflows), store)
+if threshold >= 0:
+    settle(threshold)  # as `laworkflow serve --gc-threshold` does
 config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_config=None, lifespan="on")
 try:
     uvicorn.Server(config).run()  # as `laworkflow serve` configures it
@@ -369,6 +378,7 @@ import sys, uvicorn
 from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header
 from pydantic import BaseModel
+from laworkflow.service.collector import settle
 
 class Fire(BaseModel):
     trigger: str
@@ -388,6 +398,8 @@ async def ready() -> dict:
 def fire(case: str, body: Fire, who: Annotated[str, Depends(writer)]) -> dict[str, Any]:
     return {"id": case, "state": "on_site", "data": body.data}
 
+if int(sys.argv[2]) >= 0:
+    settle(int(sys.argv[2]))  # the same collector settings as the server measured
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
 """
 """The floor: an endpoint of the same shape (path, JSON body, a header dependency on the event loop, the endpoint in a
@@ -479,15 +491,15 @@ def serving(argv: list[str], port: int) -> Iterator[str]:
             server.wait()
 
 
-def run_http(folder: Path, requests: int) -> dict:
+def run_http(folder: Path, requests: int, threshold: int) -> dict:
     path = folder / "http.sqlite"
     ids, key = http_setup(path)
     port = free_port()
-    with serving([SERVER, f"sqlite:///{path}", str(REPO / "workflows"), str(port)], port) as base:
+    with serving([SERVER, f"sqlite:///{path}", str(REPO / "workflows"), str(port), str(threshold)], port) as base:
         http_load(base, key, ids, 4, 40)  # warm-up, untimed
         levels = [http_load(base, key, ids, clients, requests) for clients in (1, 16)]
     port = free_port()
-    with serving([FLOOR_SERVER, str(port)], port) as base:
+    with serving([FLOOR_SERVER, str(port), str(threshold)], port) as base:
         http_load(base, key, ids, 4, 40)
         for level in levels:
             floor = http_load(base, key, ids, level["clients"], requests)
@@ -509,6 +521,10 @@ def show(figures: dict) -> None:
         f"{s['timers']:,} pending timers across {s['cases']:,} cases ({s['timers_per_case']} per case, one state), "
         f"saved {SAVE_BATCH} cases a save; firing window {s['fire_seconds']:g} s"
     )
+    if s["gc_threshold"] < 0:
+        print("every process's collector as Python sets it (--python-gc), not as `serve` sets its own")
+    else:
+        print(f"every process's collector as `serve --gc-threshold {s['gc_threshold']}` sets it (service.collector), bare eventsourcing's included")
     for name, b in figures["backends"].items():
         print()
         if "skipped" in b:
@@ -614,9 +630,20 @@ def main() -> int:
     parser.add_argument("--fire-seconds", type=float, default=30.0, help="the firing window, at most")
     parser.add_argument("--http-requests", type=int, default=2000, help="requests per client count")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=DEFAULT_THRESHOLD,
+        help="the collector as `laworkflow serve --gc-threshold` sets it, in every process (700: Python's own)",
+    )
+    parser.add_argument("--python-gc", action="store_true", help="leave every process's collector as Python sets it (as runs before 2026-12-07 did)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.python_gc:
+        args.gc_threshold = -1
+    else:
+        settle(args.gc_threshold)  # this process fires the timers and runs bare eventsourcing: both as `serve` sets a process
     per_case = max(1, args.timers // args.cases)
 
     figures: dict[str, Any] = {
@@ -628,6 +655,7 @@ def main() -> int:
             "fire_seconds": args.fire_seconds,
             "http_requests": args.http_requests,
             "save_batch": SAVE_BATCH,
+            "gc_threshold": args.gc_threshold,
         },
         "backends": {},
     }
@@ -647,7 +675,7 @@ def main() -> int:
             figures["http"] = {"skipped": "no api"}
         else:
             try:
-                figures["http"] = run_http(folder, args.http_requests)
+                figures["http"] = run_http(folder, args.http_requests, args.gc_threshold)
             except Exception as error:  # keep the figures above; say why this part has none
                 figures["http"] = {"skipped": f"failed: {type(error).__name__}: {error}"}
             else:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from laworkflow.service.collector import DEFAULT_THRESHOLD
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
@@ -39,6 +41,7 @@ def test_bench_reports_the_command_and_rebuild_targets_on_sqlite_and_the_memory_
 def test_bench_service_reports_the_timer_and_http_targets():
     figures = run(str(SCRIPTS / "bench_service.py"), "--timers", "200", "--cases", "20", "--fire-seconds", "5", "--http-requests", "32", "--skip-postgres")
 
+    assert figures["settings"]["gc_threshold"] == DEFAULT_THRESHOLD  # every process's collector as `serve` sets it
     fired = figures["backends"]["sqlite"]["fire"]
     assert fired["fired"] == 200 and fired["unfired"] == 0  # every timer, once
     assert [level["statuses"] for level in figures["http"]["levels"]] == [{"200": 32}, {"200": 32}]

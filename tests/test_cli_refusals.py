@@ -252,6 +252,7 @@ def test_data_over_the_size_limit_is_refused_before_parsing(db: Path, tmp_path: 
         pytest.param(["register", "--nation", "scotland"], "'england', 'wales'", id="nation-scotland"),
         pytest.param(["no-such-command"], "no-such-command", id="unknown-command"),
         pytest.param(["serve", "--port", "70000"], "--port", id="port-out-of-range"),
+        pytest.param(["serve", "--gc-threshold", "-1"], "--gc-threshold", id="gc-threshold-negative"),
     ],
 )
 def test_values_outside_what_the_engine_accepts_are_one_line(db: Path, args: list[str], mentions: str) -> None:

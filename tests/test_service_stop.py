@@ -31,6 +31,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from laworkflow.http.app import create_app
+from laworkflow.service.collector import DEFAULT_THRESHOLD
 from laworkflow.service.process import readiness
 from laworkflow.service.scheduler import Scheduler
 
@@ -103,6 +104,8 @@ def test_a_signal_stops_serve_in_order_and_it_exits_0(tmp_path, signum, http):
             process.wait()
     events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     assert [e for e in events if e.get("event") == "service.stopped"], log.read_text()
+    settled = [e for e in events if e.get("event") == "service.collector"]  # the process set as a service's (service.collector)
+    assert [e["threshold"] for e in settled] == [DEFAULT_THRESHOLD] and settled[0]["frozen"] > 10_000, log.read_text()
     assert not Path(f"{store}-wal").exists(), "the engine was not closed: SQLite removes its WAL when the last connection closes"
     assert "Traceback" not in log.read_text()
 

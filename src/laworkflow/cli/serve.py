@@ -10,6 +10,7 @@ import typer
 from laworkflow.cli.root import app
 from laworkflow.cli.support import catalog_of, refusals
 from laworkflow.logs import get_logger
+from laworkflow.service.collector import DEFAULT_THRESHOLD
 from laworkflow.store import chosen, masked, store_errors
 
 log = get_logger("laworkflow.cli")
@@ -43,9 +44,19 @@ def serve(
             help="Folder the signed checkpoints are written to (created if missing); keep copies elsewhere.",
         ),
     ] = Path("checkpoints"),
+    gc_threshold: Annotated[
+        int,
+        typer.Option(
+            "--gc-threshold",
+            envvar="LAWORKFLOW_GC_THRESHOLD",
+            min=0,
+            help="Allocations between the garbage collector's young collections (Python's default: 700; 0 turns it off). What start-up built is frozen out of collections.",
+        ),
+    ] = DEFAULT_THRESHOLD,
 ) -> None:
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
     from laworkflow.service.checkpoints import CheckpointSettings
+    from laworkflow.service.collector import settle
     from laworkflow.service.process import serve as run_service
     from laworkflow.startup import open_engine
 
@@ -53,6 +64,7 @@ def serve(
     log.info("service.opening", store=masked(chosen(ctx.obj.store)))
     with store_errors(ctx.obj.store):
         engine = open_engine(catalog, ctx.obj.store)
+    settle(gc_threshold)  # the process is the service's from here on (service.collector)
     try:
         run_service(
             engine, host=host, port=port, http=http, poll_seconds=poll, webhooks=webhook or [], checkpoints=CheckpointSettings(checkpoint_dir, checkpoint_every)

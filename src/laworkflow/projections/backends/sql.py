@@ -14,6 +14,7 @@ from uuid import UUID
 from laworkflow.cases.views import DueItem, QuarantinedItem
 from laworkflow.errors import NotQuarantined
 from laworkflow.projections.backends.base import TRACKING, DueStore, decode, follows
+from laworkflow.projections.collector import collector_paused
 from laworkflow.projections.notifications import notification_for, quarantine_notification
 from laworkflow.projections.quarantine import error_text, event_entry, item_entry, item_entry_id, logged, set_aside_at
 from laworkflow.projections.timer_index import DueIndex, Key
@@ -139,6 +140,10 @@ class SQLDueStore(DueStore):
         return found
 
     def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = (), workflows: Mapping[UUID, str] | None = None) -> int:
+        with collector_paused():  # a page allocates in bulk and leaves no cycles (projections.collector)
+            return self._catch_up(recorder, mapper, known, workflows)
+
+    def _catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]], workflows: Mapping[UUID, str] | None) -> int:
         seen = 0
         while True:
             with self._lock, self._transaction(lock_position=True) as cursor:
