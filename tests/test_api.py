@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from threads import held_elsewhere
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx vs httpx2
     from fastapi.testclient import TestClient
@@ -722,26 +724,13 @@ def test_a_full_case_id_is_not_looked_up_under_the_engine_lock(api: Api) -> None
     """A request naming its case by full id does not queue for the engine's lock to resolve it (a prefix does: it reads the
     case index); the command itself takes the lock when it decides."""
     case = api.start()
-    holder_has_it, holder_may_go = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with api.engine.lock:
-            holder_has_it.set()
-            holder_may_go.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert holder_has_it.wait(10)
+    with held_elsewhere(api.engine.lock):
         served = api.client.app.state.served
         resolved: list[uuid.UUID] = []
         lookup = threading.Thread(target=lambda: resolved.append(case_id(served, case)))
         lookup.start()
         lookup.join(2)
         assert resolved == [uuid.UUID(case)]  # before: it waited for the holder
-    finally:
-        holder_may_go.set()
-        thread.join()
     assert case_id(api.client.app.state.served, case[:8]) == uuid.UUID(case)  # a prefix still resolves (under the lock)
     with pytest.raises(UnknownCase):
         case_id(api.client.app.state.served, str(KEYRING_ID))

@@ -15,13 +15,13 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from laworkflow.projections.collector import collector_paused
+from threads import held_elsewhere
 
 
 def _in_a_process(code: str) -> dict:
@@ -106,23 +106,10 @@ def test_a_collector_switched_off_before_stays_off() -> None:
 
 
 def test_with_two_threads_it_comes_back_when_the_last_one_leaves() -> None:
-    inside, leave = threading.Event(), threading.Event()
-
-    def other() -> None:
-        with collector_paused():
-            inside.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    try:
-        assert inside.wait(10)
+    with held_elsewhere(collector_paused()):
         with collector_paused():
             pass
         assert not gc.isenabled()  # the other thread is still folding
-    finally:
-        leave.set()
-        thread.join(10)
     assert gc.isenabled()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +19,7 @@ from laworkflow.cases.case import Case
 from laworkflow.commits import DecidingLock, InFlight
 from laworkflow.engine import Engine
 from laworkflow.errors import TriggerNotAllowed
+from threads import eventually, held_elsewhere
 
 OFSTED = "ofsted-laassi"
 START = {"authority": "Norfolk", "concerns": ["attainment_below_national"]}
@@ -201,13 +201,6 @@ def test_commands_on_one_case_from_many_threads_wait_for_each_other_and_none_is_
     assert verify(engine).ok
 
 
-def eventually(condition: Callable[[], bool], seconds: float = 10) -> None:
-    """Wait (at most `seconds`) for another thread to make `condition` true; the caller asserts it afterwards."""
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.001)
-
-
 def test_the_deciding_lock_counts_who_waits_for_it_and_gives_way_to_them():
     """The engine's lock is re-entrant, counts the threads blocked on it, and `let_waiters_in` lets them have it first."""
     lock = DecidingLock()
@@ -236,22 +229,11 @@ def test_a_committed_case_is_given_back_without_waiting_for_the_deciding_lock():
     lock = DecidingLock()
     in_flight = InFlight(lock)
     in_flight.take("case")  # the command decided (under the lock) and let the lock go to commit
-    holder_has_it, holder_may_go = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with lock:
-            holder_has_it.set()
-            holder_may_go.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert holder_has_it.wait(10)
-    given_back = threading.Thread(target=in_flight.give_back, args=("case",))
-    given_back.start()
-    given_back.join(2)
-    assert not given_back.is_alive()  # before: it waited for the holder (up to 10 s)
-    holder_may_go.set()
-    thread.join()
+    with held_elsewhere(lock):
+        given_back = threading.Thread(target=in_flight.give_back, args=("case",))
+        given_back.start()
+        given_back.join(2)
+        assert not given_back.is_alive()  # before: it waited for the holder (up to 10 s)
 
     in_flight.take("case")
     woken = threading.Event()
