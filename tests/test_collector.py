@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from laworkflow.projections.collector import collector_paused
+from laworkflow.projections.follower import pages
 from threads import held_elsewhere
 
 
@@ -114,23 +115,40 @@ def test_with_two_threads_it_comes_back_when_the_last_one_leaves() -> None:
 
 
 class _Watched:
-    """eventsourcing's recorder, noting whether the collector was on at each page read."""
+    """eventsourcing's recorder (or mapper), noting whether the collector was on at each page read (or event decoded)."""
 
-    def __init__(self, recorder: Any):
-        self.recorder, self.collector_on = recorder, []
+    def __init__(self, inner: Any):
+        self.inner, self.collector_on = inner, []
 
     def select_notifications(self, *args: Any, **kwargs: Any) -> Any:
         self.collector_on.append(gc.isenabled())
-        return self.recorder.select_notifications(*args, **kwargs)
+        return self.inner.select_notifications(*args, **kwargs)
+
+    def to_domain_event(self, stored: Any) -> Any:
+        self.collector_on.append(gc.isenabled())
+        return self.inner.to_domain_event(stored)
 
 
-def test_an_index_rebuild_reads_and_folds_its_pages_with_the_collector_paused(tmp_path: Path, make_engine) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite'}", start="2013-06-03T09:00:00+01:00")
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+def test_an_index_rebuild_reads_and_folds_its_pages_with_the_collector_paused(tmp_path: Path, make_engine, kind: str) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'events.sqlite'}" if kind == "sqlite" else "memory:", start="2013-06-03T09:00:00+01:00")
     for c in range(3):
         engine.start("ofsted-laassi@1", {"authority": f"LA {c}", "concerns": ["other_concern"]}, actor="tester")
     before = engine.due()
-    watched = _Watched(engine.recorder)
+    read, decoded = _Watched(engine.recorder), _Watched(engine.mapper)
     engine.due_store.reset()
-    assert engine.due_store.catch_up(watched, engine.mapper) == engine.recorder.max_notification_id()
-    assert watched.collector_on and not any(watched.collector_on)
+    assert engine.due_store.catch_up(read, decoded) == engine.recorder.max_notification_id()
+    assert read.collector_on and not any(read.collector_on)
+    assert len(decoded.collector_on) == engine.recorder.max_notification_id() and not any(decoded.collector_on)  # folded paused too
     assert gc.isenabled() and engine.due() == before
+
+
+def test_the_log_is_read_a_page_at_a_time_with_the_collector_paused_and_not_between_pages(make_engine) -> None:
+    """`pages` (followers, verify, the Merkle leaves): each read paused; the reader's own work between pages is not."""
+    engine = make_engine()
+    for c in range(3):
+        engine.start("ofsted-laassi@1", {"authority": f"LA {c}", "concerns": ["other_concern"]}, actor="tester")
+    watched = _Watched(engine.recorder)
+    between = [gc.isenabled() for _ in pages(watched, 0, size=2)]
+    assert len(between) >= 2 and all(between)  # the pause never spans a yield
+    assert watched.collector_on and not any(watched.collector_on)

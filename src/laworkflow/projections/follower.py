@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
+from laworkflow.projections.collector import collector_paused
+
 _BATCH = 1000
 
 
@@ -20,9 +22,12 @@ def pages(recorder: Any, after: int, size: int = _BATCH) -> Iterator[list[Any]]:
     The one loop that reads the log in pages (followers, the in-memory timer index,
     what-if copies); readers that must re-read their position inside a transaction
     (the SQL timer index) or filter by topic (the follow-up manager) keep their own.
+    Each page is read with the collector paused (projections.collector): the driver's
+    rows and eventsourcing's notifications are many objects and no cycles.
     """
     while True:
-        page = recorder.select_notifications(after + 1, size)
+        with collector_paused():
+            page = recorder.select_notifications(after + 1, size)
         if page:
             yield page
             after = page[-1].id

@@ -11,6 +11,7 @@ from uuid import UUID
 from laworkflow.cases.views import DueItem, QuarantinedItem
 from laworkflow.errors import NotQuarantined
 from laworkflow.projections.backends.base import TRACKING, DueStore, decode
+from laworkflow.projections.collector import collector_paused
 from laworkflow.projections.follower import pages
 from laworkflow.projections.notifications import notification_for, quarantine_notification
 from laworkflow.projections.quarantine import event_entry, item_entry, item_entry_id, logged
@@ -30,14 +31,15 @@ class MemoryDueStore(DueStore):
 
     def catch_up(self, recorder: Any, mapper: Any, known: Sequence[tuple[int, Any]] = (), workflows: Mapping[UUID, str] | None = None) -> int:
         seen = 0
-        for notifications in pages(recorder, self.position(), _BATCH):
-            decoded, set_aside = decode(notifications, mapper)  # one that no longer decodes is set aside, the rest go on
-            for entry in set_aside:
-                self._set_aside(entry)
-            for position, event in decoded:
-                self._fold(event, position)
-            self.positions[TRACKING] = notifications[-1].id
-            seen += len(notifications)
+        with collector_paused():  # as the SQL stores' catch-up (projections.collector)
+            for notifications in pages(recorder, self.position(), _BATCH):
+                decoded, set_aside = decode(notifications, mapper)  # one that no longer decodes is set aside, the rest go on
+                for entry in set_aside:
+                    self._set_aside(entry)
+                for position, event in decoded:
+                    self._fold(event, position)
+                self.positions[TRACKING] = notifications[-1].id
+                seen += len(notifications)
         return seen
 
     def _fold(self, event: Any, position: int | None) -> QuarantinedItem | None:
