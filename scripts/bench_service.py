@@ -398,9 +398,10 @@ async def ready() -> dict:
 def fire(case: str, body: Fire, who: Annotated[str, Depends(writer)]) -> dict[str, Any]:
     return {"id": case, "state": "on_site", "data": body.data}
 
-if int(sys.argv[2]) >= 0:
-    settle(int(sys.argv[2]))  # the same collector settings as the server measured
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
+port, threshold = int(sys.argv[1]), int(sys.argv[2])
+if threshold >= 0:
+    settle(threshold)  # the same collector settings as the server measured
+uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
 """
 """The floor: an endpoint of the same shape (path, JSON body, a header dependency on the event loop, the endpoint in a
 worker thread) that does nothing, served by uvicorn with the same settings. No command over FastAPI on this machine can answer faster than this."""

@@ -101,9 +101,7 @@ def test_commands_arriving_during_a_commit_are_committed_together_each_answered_
     first, errors, returned = run_threads([fire(cases[0])])
     assert saves.entered.wait(30)  # the first command is committing (held in its save) ...
     rest, more_errors, more_returned = run_threads([fire(case) for case in cases[1:]])
-    deadline = time.monotonic() + 30
-    while len(engine._commits._waiting) < 5 and time.monotonic() < deadline:  # ... while the five others decide and wait
-        time.sleep(0.01)
+    eventually(lambda: len(engine._commits._waiting) >= 5, 30)  # ... while the five others decide and wait
     assert not more_returned  # none is answered before a commit holds its events
     saves.hold.set()
     join(first + rest)
@@ -149,9 +147,7 @@ def test_a_command_another_writer_beat_fails_no_other_command_of_its_group(make_
     first, errors, _ = run_threads([fire(cases[0])])
     assert saves.entered.wait(30)
     rest, more_errors, _ = run_threads([fire(case) for case in cases[1:]])
-    deadline = time.monotonic() + 30
-    while len(ours._commits._waiting) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: len(ours._commits._waiting) >= 3, 30)
     # The three have decided on the versions they loaded; now another node moves one of them first.
     theirs.fire(contested, "give_notice", NOTICE, actor="other node", at="2013-06-05T09:00")
     saves.hold.set()

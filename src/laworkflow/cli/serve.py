@@ -10,7 +10,7 @@ import typer
 from laworkflow.cli.root import app
 from laworkflow.cli.support import catalog_of, refusals
 from laworkflow.logs import get_logger
-from laworkflow.service.collector import DEFAULT_THRESHOLD
+from laworkflow.service.collector import DEFAULT_THRESHOLD, settle
 from laworkflow.store import chosen, masked, store_errors
 
 log = get_logger("laworkflow.cli")
@@ -56,7 +56,6 @@ def serve(
 ) -> None:
     """The service: fire timers and record missed deadlines as they fall due, and serve the HTTP API, until SIGTERM/SIGINT."""
     from laworkflow.service.checkpoints import CheckpointSettings
-    from laworkflow.service.collector import settle
     from laworkflow.service.process import serve as run_service
     from laworkflow.startup import open_engine
 
